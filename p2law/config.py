@@ -1,0 +1,141 @@
+"""Configuration: schema validation plus the checks a schema cannot express.
+
+Every problem is reported with the key it concerns, before any job runs.
+"""
+
+from __future__ import annotations
+
+import zlib
+from pathlib import Path
+
+import yaml
+
+SCHEMA = Path(__file__).resolve().parent.parent / "schemas" / "config.schema.yaml"
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot produce a valid run; the message names the key."""
+
+
+def validate_schema(config: dict) -> None:
+    """JSON-Schema validation (the same schema Snakemake validates against)."""
+    import jsonschema
+
+    schema = yaml.safe_load(SCHEMA.read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
+    if errors:
+        err = errors[0]
+        key = "/".join(str(p) for p in err.absolute_path) or "(top level)"
+        raise ConfigError(f"config key '{key}': {err.message}")
+
+
+def built_models(config: dict) -> dict[str, dict]:
+    return {name: m for name, m in config["models"].items() if "checkpoint" not in m}
+
+
+def hf_config(config: dict, name: str):
+    """The HF config of a built model, without building weights (for checks and planning)."""
+    from p2law.models import build_config
+
+    spec = config["models"][name]
+    return build_config(
+        spec["family"],
+        vocab_size=config["tokenizer"]["vocab_size"],
+        hidden_size=spec["hidden_size"],
+        num_layers=spec["num_layers"],
+        num_heads=spec["num_heads"],
+        num_kv_heads=spec["num_kv_heads"],
+        intermediate_size=spec["intermediate_size"],
+        max_position_embeddings=config["seq_len"],
+    )
+
+
+def tokens_per_step(config: dict) -> int:
+    post = config["posttrain"]
+    return post["micro_batch"] * post["ranks"] * config["seq_len"]
+
+
+def eval_token_points(config: dict) -> list[int]:
+    from p2law.posttrain.schedule import log_spaced_tokens
+
+    spec = config["posttrain"]["eval_tokens"]
+    return log_spaced_tokens(spec["first"], spec["last"], spec["points"])
+
+
+def check(config: dict) -> None:
+    """Semantic checks; raises ConfigError naming the first offending key."""
+    validate_schema(config)
+    if built_models(config) and "pretrain" not in config:
+        raise ConfigError("config key 'pretrain': required when any model is built (no 'checkpoint')")
+    for name, spec in built_models(config).items():
+        if spec["hidden_size"] % spec["num_heads"]:
+            raise ConfigError(f"config key 'models/{name}/num_heads': {spec['num_heads']} does not "
+                              f"divide hidden_size {spec['hidden_size']}")
+        if spec["num_heads"] % spec["num_kv_heads"]:
+            raise ConfigError(f"config key 'models/{name}/num_kv_heads': {spec['num_kv_heads']} "
+                              f"does not divide num_heads {spec['num_heads']}")
+    _check_posttrain(config)
+    _check_rates(config)
+    _check_laws(config)
+
+
+def _check_posttrain(config: dict) -> None:
+    from p2law.posttrain.schedule import eval_steps
+
+    post = config["posttrain"]
+    spec = post["eval_tokens"]
+    step = tokens_per_step(config)
+    if spec["first"] >= spec["last"]:
+        raise ConfigError(f"config key 'posttrain/eval_tokens/first': {spec['first']} must be "
+                          f"below last ({spec['last']})")
+    if spec["first"] < step:
+        raise ConfigError(f"config key 'posttrain/eval_tokens/first': {spec['first']} tokens is "
+                          f"less than one global batch ({step} tokens)")
+    if post["warmup_tokens"] >= spec["first"]:
+        raise ConfigError(f"config key 'posttrain/warmup_tokens': warm-up ({post['warmup_tokens']}"
+                          f" tokens) must end before the first eval point ({spec['first']})")
+    try:
+        eval_steps(eval_token_points(config), step)
+    except ValueError as err:
+        raise ConfigError(f"config key 'posttrain/eval_tokens': {err}") from None
+    if config["fit"]["min_tokens"] <= post["warmup_tokens"]:
+        raise ConfigError(f"config key 'fit/min_tokens': {config['fit']['min_tokens']} must exceed "
+                          f"the warm-up ({post['warmup_tokens']} tokens)")
+    if config["fit"]["min_tokens"] > spec["last"]:
+        raise ConfigError(f"config key 'fit/min_tokens': {config['fit']['min_tokens']} is beyond "
+                          f"the last eval point ({spec['last']})")
+
+
+def _check_rates(config: dict) -> None:
+    from p2law.prune import PruneError, check_rate
+
+    for method, spec in config["pruning"]["methods"].items():
+        for name in built_models(config):
+            for rate in spec["rates"]:
+                try:
+                    check_rate(hf_config(config, name), method, rate,
+                               criterion=spec.get("criterion"), model_name=name)
+                except PruneError as err:
+                    raise ConfigError(f"config key 'pruning/methods/{method}/rates': {err}") from None
+
+
+def _check_laws(config: dict) -> None:
+    try:
+        from p2law.law import LAWS
+    except ImportError:  # pragma: no cover - the law package is part of p2law
+        return
+    unknown = [law for law in config["fit"]["laws"] if law not in LAWS]
+    if unknown:
+        raise ConfigError(f"config key 'fit/laws': unknown law(s) {unknown}; "
+                          f"known: {sorted(LAWS)}")
+
+
+def master_port(run_id: str) -> int:
+    """A distinct, stable launcher port per run, so concurrent jobs never collide."""
+    return 29500 + zlib.crc32(run_id.encode()) % 20000
+
+
+def rate_label(rate: float) -> str:
+    """The {rate} wildcard value for a configured rate (as written in config)."""
+    return f"{rate:g}"

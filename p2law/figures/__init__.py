@@ -1,0 +1,1 @@
+"""Paper figures: one module per figure, the shared style in style.py."""

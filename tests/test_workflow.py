@@ -1,0 +1,72 @@
+"""The DAG plans on the default config and runs end to end on the smoke config."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SMOKE = ROOT / "tests" / "configs" / "smoke.yaml"
+
+
+def snakemake(*args, cwd=ROOT, timeout=1500):
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    return subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_default_config_plans_every_job(tmp_path):
+    result = snakemake("-n", "--cores", "2", "--directory", str(tmp_path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    runs = len(config["models"]) * sum(
+        len(m["rates"]) for m in config["pruning"]["methods"].values())
+    counts = {}
+    for line in result.stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].isdigit():
+            counts[parts[0]] = int(parts[1])
+    assert counts["posttrain"] == runs
+    assert counts["prune"] == runs
+    assert counts["base_model"] == len(config["models"])
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("smoke")
+    args = ("--cores", "2", "--configfile", str(SMOKE), "--directory", str(workdir))
+    result = snakemake(*args)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
+    return workdir, args
+
+
+def test_smoke_run_produces_tables_fit_and_figure(smoke_run):
+    workdir, _ = smoke_run
+    config = yaml.safe_load(SMOKE.read_text())
+    table = pd.read_csv(workdir / "results/tables/eval_loss.csv")
+    rates = config["pruning"]["methods"]["depth"]["rates"]
+    points = config["posttrain"]["eval_tokens"]["points"] + 1  # plus D = 0
+    assert len(table) == len(config["models"]) * len(rates) * points
+    assert table.groupby(["model", "rate"]).size().eq(points).all()
+    assert (table["tokens"] == 0).sum() == len(config["models"]) * len(rates)
+    assert table["loss"].notna().all() and (table["loss"] > 0).all()
+    assert table.groupby("model")["n0"].nunique().eq(1).all()
+    assert table["n0"].nunique() == len(config["models"])
+    fit = yaml.safe_load((workdir / "results/fits/llama/depth/L1.json").read_text())
+    assert {"r2", "asd", "huber"} <= set(fit["metrics"])
+    png = workdir / "results/figures/curves_llama_depth.png"
+    assert png.stat().st_size > 10_000 and png.read_bytes()[:4] == b"\x89PNG"
+    pruning = pd.read_csv(workdir / "results/tables/pruning.csv")
+    assert len(pruning) == len(config["models"]) * len(rates)
+    assert (pruning["params_kept"] < pruning["n0"]).all()
+
+
+def test_second_run_has_nothing_to_do(smoke_run):
+    workdir, args = smoke_run
+    result = snakemake("-n", *args)
+    assert result.returncode == 0
+    assert "Nothing to be done" in result.stdout + result.stderr
