@@ -36,4 +36,4 @@ test: install
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/pytest -q
 
 clean:
-	rm -rf results logs benchmarks/*/ .snakemake
+	rm -rf results logs .snakemake

@@ -7,7 +7,7 @@ launcher (ZeRO-2 by default, 1 rank) and reports the tokens/s of its training st
 (`train_tokens_per_s`: forward, loss all-reduce, backward, step, masks; eval and checkpoints
 excluded); the plain loop times the same steps in this process.
 
-    python benchmarks/posttrain_throughput.py [--steps 150] [--threads 1] [--sparse24]
+    python benchmarks/posttrain_throughput.py [--steps 100] [--threads 1] [--sparse24]
 
 The last line printed is one JSON object with both figures and their ratio.
 """
@@ -121,7 +121,7 @@ def engine_run(model_dir: Path, folder: Path, args) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--steps", type=int, default=150)
+    parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--batch", type=int, default=8, help="sequences per step")
     parser.add_argument("--seq-len", type=int, default=256)
     parser.add_argument("--vocab", type=int, default=4096)

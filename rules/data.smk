@@ -13,7 +13,7 @@ rule corpus:
     log:
         "logs/corpus.log",
     benchmark:
-        "benchmarks/corpus.tsv"
+        "results/benchmarks/corpus.tsv"
     threads: 1
     resources:
         mem_mb=2000,
@@ -34,7 +34,7 @@ rule tokenizer:
     log:
         "logs/tokenizer.log",
     benchmark:
-        "benchmarks/tokenizer.tsv"
+        "results/benchmarks/tokenizer.tsv"
     threads: 1
     resources:
         mem_mb=2000,
@@ -54,7 +54,7 @@ rule tokens:
     log:
         "logs/tokens/{split}.log",
     benchmark:
-        "benchmarks/tokens/{split}.tsv"
+        "results/benchmarks/tokens/{split}.tsv"
     threads: 1
     resources:
         mem_mb=2000,

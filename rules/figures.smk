@@ -13,7 +13,7 @@ rule figure_curves:
     log:
         "logs/figure_curves/{family}_{method}.log",
     benchmark:
-        "benchmarks/figure_curves/{family}_{method}.tsv"
+        "results/benchmarks/figure_curves/{family}_{method}.tsv"
     threads: 1
     resources:
         mem_mb=1000,

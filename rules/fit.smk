@@ -14,7 +14,7 @@ rule fit:
     log:
         "logs/fit/{family}/{method}/{law}.log",
     benchmark:
-        "benchmarks/fit/{family}/{method}/{law}.tsv"
+        "results/benchmarks/fit/{family}/{method}/{law}.tsv"
     threads: 1
     resources:
         mem_mb=2000,

@@ -37,7 +37,7 @@ rule base_model:
     log:
         "logs/base_model/{model}.log",
     benchmark:
-        "benchmarks/base_model/{model}.tsv"
+        "results/benchmarks/base_model/{model}.tsv"
     threads: 1
     resources:
         mem_mb=4000,
@@ -63,7 +63,7 @@ rule eval_base:
     log:
         "logs/eval_base/{model}.log",
     benchmark:
-        "benchmarks/eval_base/{model}.tsv"
+        "results/benchmarks/eval_base/{model}.tsv"
     threads: 1
     resources:
         mem_mb=4000,

@@ -11,7 +11,7 @@ rule ds_ops:
     log:
         "logs/ds_ops.log",
     benchmark:
-        "benchmarks/ds_ops.tsv"
+        "results/benchmarks/ds_ops.tsv"
     threads: 1
     resources:
         mem_mb=2000,
@@ -45,7 +45,7 @@ rule posttrain:
     log:
         "logs/posttrain/{model}/{method}/rho~{rate}.log",
     benchmark:
-        "benchmarks/posttrain/{model}/{method}/rho~{rate}.tsv"
+        "results/benchmarks/posttrain/{model}/{method}/rho~{rate}.tsv"
     threads: config["posttrain"]["ranks"]
     resources:
         mem_mb=4000,

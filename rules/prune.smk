@@ -19,7 +19,7 @@ rule prune:
     log:
         "logs/prune/{model}/{method}/rho~{rate}.log",
     benchmark:
-        "benchmarks/prune/{model}/{method}/rho~{rate}.tsv"
+        "results/benchmarks/prune/{model}/{method}/rho~{rate}.tsv"
     threads: 1
     resources:
         mem_mb=4000,

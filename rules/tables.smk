@@ -25,7 +25,7 @@ rule table:
     log:
         "logs/table.log",
     benchmark:
-        "benchmarks/table.tsv"
+        "results/benchmarks/table.tsv"
     threads: 1
     resources:
         mem_mb=1000,

@@ -26,6 +26,7 @@ import torch
 
 from p2law.config import master_port
 from p2law.posttrain import launch
+from p2law.posttrain.__main__ import STOPPED
 
 ROOT = Path(__file__).resolve().parents[1]
 VOCAB, SEQ, STEPS = 256, 64, 64
@@ -45,8 +46,11 @@ SETTINGS = {
 }
 GLOBAL_BATCH = 8  # sequences per step across ranks
 TOKENS_PER_STEP = GLOBAL_BATCH * SEQ
-# name: (ZeRO stage, ranks); micro batch = GLOBAL_BATCH / ranks, so every run is the same run
-RUNS = {"z1": (1, 1), "z2": (2, 1), "z3": (3, 1), "z2x2": (2, 2)}
+# name: (ZeRO stage, ranks); micro batch = GLOBAL_BATCH / ranks, so every run is the same run.
+# ZeRO-3 on 2 ranks is the one case where masks must reach three separate copies (each rank's
+# fp32 master partition, its weight partition, and the full copy ZeRO-3 keeps of small
+# "persistent" parameters); at 1 rank a lost copy goes unnoticed.
+RUNS = {"z1": (1, 1), "z2": (2, 1), "z3": (3, 1), "z2x2": (2, 2), "z3x2": (3, 2)}
 SESSION = os.getpid()  # run ids (and so ports) differ between concurrent test sessions
 
 
@@ -136,9 +140,10 @@ def test_second_warm_of_the_op_cache_is_a_no_op():
     assert again[0]["seconds"] < 5, again
 
 
-# 1. ZeRO 1/2/3 at 1 rank and ZeRO 2 at 2 ranks: the same run -----------------------------
+# 1. ZeRO 1/2/3 at 1 rank and ZeRO 2 (and 3) at 2 ranks: the same run -----------------------------
 
 
+@pytest.mark.slow
 def test_zero_stages_and_ranks_give_the_same_eval_losses(run):
     curves = {name: _curve(run(name)[1], name) for name in RUNS}
     reference = curves["z1"]
@@ -160,7 +165,8 @@ def test_zero_stages_and_ranks_give_the_same_eval_losses(run):
 # 3. 2:4 masks survive post-training ------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["z2", "z3", "z2x2"])
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["z2", "z3", "z2x2", "z3x2"])
 def test_2_of_4_pattern_holds_after_post_training(run, name):
     from p2law.data import load_tokens, sequences
     from p2law.evaluate import eval_loss
@@ -179,12 +185,14 @@ def test_2_of_4_pattern_holds_after_post_training(run, name):
     # the weights the engine evaluated are the saved (masked fp32 master) weights
     eval_ids = sequences(load_tokens(root / "eval.bin"), SEQ, SETTINGS["eval_sequences"])
     final = _curve(root, name)["loss"].iloc[-1]
-    assert abs(eval_loss(trained, eval_ids, SETTINGS["eval_batch"]) - final) < 1e-5
+    saved = eval_loss(trained, eval_ids, SETTINGS["eval_batch"])
+    assert abs(saved - final) < 1e-5, f"engine evaluated {final}, saved weights give {saved}"
 
 
 # 6. Progress lines and the run summary ---------------------------------------------------
 
 
+@pytest.mark.slow
 def test_progress_lines_and_summary(run):
     done, root = run("z2")
     run_id = f"z2-{SESSION}"
@@ -206,6 +214,7 @@ def test_progress_lines_and_summary(run):
 # 2. kill -9 mid-run, restart: the same table ---------------------------------------------
 
 
+@pytest.mark.slow
 def test_kill_9_and_restart_gives_the_uninterrupted_table(run):
     reference, root = run("z2")
     name, run_id = "resume", f"resume-{SESSION}"
@@ -244,11 +253,12 @@ def test_kill_9_and_restart_gives_the_uninterrupted_table(run):
 # 4. NaN stops every rank, names the run and step, writes nothing --------------------------
 
 
+@pytest.mark.slow
 def test_nan_loss_on_one_rank_stops_the_run_with_a_clear_error(inputs):
     name, run_id = "nan", f"nan-{SESSION}"
     done = _launch(inputs, name, 2, 2, P2LAW_TEST_POISON_LOSS_AT_STEP="6@1")
     output = done.stdout + done.stderr
-    assert done.returncode != 0, output[-3000:]
+    assert done.returncode == STOPPED, output[-3000:]  # the launcher passes the rank's status on
     assert f"ERROR [{run_id}] {run_id}: training loss is nan at step 6 " in output, output[-3000:]
     for suffix in (".csv", ".json", ".model"):
         assert not (inputs / f"{name}{suffix}").exists(), suffix

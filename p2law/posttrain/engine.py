@@ -229,7 +229,7 @@ class PosttrainRun:
         while step < last_step:
             tick = time.perf_counter()
             batch = _global_batch(self.train_ids, step, self.global_batch, self.s.seed)
-            mine = batch[: self.s.micro_batch]
+            mine = batch[self.rank * self.s.micro_batch : (self.rank + 1) * self.s.micro_batch]
             mine = torch.as_tensor(mine, device=self.engine.device)
             loss = self.engine(input_ids=mine, labels=mine).loss
             if poison == step + 1:
@@ -317,6 +317,10 @@ class PosttrainRun:
             tmp = target.with_name(f"{target.name}.tmp.{os.getpid()}")
             shutil.rmtree(tmp, ignore_errors=True)
             self.engine.module.save_pretrained(tmp, state_dict=state, safe_serialization=True)
+            config = json.loads((tmp / "config.json").read_text())
+            if config.get("dtype") not in (None, "float32"):  # a bf16 run: weights are fp32
+                config["dtype"] = "float32"
+                (tmp / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True))
             if (Path(self.fingerprint["model"]) / checkpoint.MASKS_FILE).exists():
                 shutil.copy2(Path(self.fingerprint["model"]) / checkpoint.MASKS_FILE, tmp)
             if target.exists():
