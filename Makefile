@@ -11,7 +11,7 @@ export HF_HUB_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install demo smoke test lint clean
+.PHONY: install demo smoke test test-slow clean
 
 install: $(STAMP)
 
@@ -34,6 +34,9 @@ smoke: install
 
 test: install
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/pytest -q
+
+test-slow: install
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/pytest -q -m slow
 
 clean:
 	rm -rf results logs .snakemake

@@ -9,6 +9,29 @@ min_version("9.0")
 configfile: "config.yaml"
 
 
+# Cheap rules run in the main Snakemake process, never as cluster jobs.
+localrules:
+    all,
+    fits,
+    figures,
+    table,
+    fit,
+    bootstrap,
+    split_fit,
+    table_selection,
+    table_generalization,
+    table_fits,
+    table_budget,
+    table_trends,
+    table_pruning,
+    figure_curves,
+    figure_trend1,
+    figure_trend2,
+    figure_fitquality,
+    figure_generalization,
+    figure_budget,
+
+
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/models.smk"
@@ -16,15 +39,16 @@ include: "rules/prune.smk"
 include: "rules/posttrain.smk"
 include: "rules/tables.smk"
 include: "rules/fit.smk"
+include: "rules/analysis.smk"
 include: "rules/figures.smk"
+include: "rules/report.smk"
 
 
 rule all:
     default_target: True
     input:
         rules.table.output,
-        fit_targets(),
-        figure_targets(),
+        figures_only_targets(),
 
 
 rule fits:
@@ -32,6 +56,8 @@ rule fits:
         fit_targets(),
 
 
+# Every fit, table and figure from config["tables_dir"]; with a committed tables folder
+# (--config tables_dir=resources/embedded_tables) its plan has no training job.
 rule figures:
     input:
-        figure_targets(),
+        figures_only_targets(),

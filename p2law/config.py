@@ -34,6 +34,16 @@ def built_models(config: dict) -> dict[str, dict]:
     return {name: m for name, m in config["models"].items() if "checkpoint" not in m}
 
 
+def hub_models(config: dict) -> dict[str, dict]:
+    """Models taken from a checkpoint (hub id or local directory), not trained here."""
+    return {name: m for name, m in config["models"].items() if "checkpoint" in m}
+
+
+def tokenizer_source(spec: dict) -> str:
+    """Where a hub model's tokenizer comes from: its own checkpoint unless configured."""
+    return spec.get("tokenizer", spec["checkpoint"])
+
+
 def hf_config(config: dict, name: str):
     """The HF config of a built model, without building weights (for checks and planning)."""
     from p2law.models import build_config
@@ -66,8 +76,14 @@ def eval_token_points(config: dict) -> list[int]:
 def check(config: dict) -> None:
     """Semantic checks; raises ConfigError naming the first offending key."""
     validate_schema(config)
+    if built_models(config) and config["corpus"]["source"] != "shakespeare":
+        raise ConfigError(f"config key 'corpus/source': {config['corpus']['source']} has no "
+                          f"pretraining split; built models {sorted(built_models(config))} "
+                          "need shakespeare")
     if built_models(config) and "pretrain" not in config:
         raise ConfigError("config key 'pretrain': required when any model is built (no 'checkpoint')")
+    if built_models(config) and "tokenizer" not in config:
+        raise ConfigError("config key 'tokenizer': required when any model is built (no 'checkpoint')")
     for name, spec in built_models(config).items():
         if spec["hidden_size"] % spec["num_heads"]:
             raise ConfigError(f"config key 'models/{name}/num_heads': {spec['num_heads']} does not "
@@ -77,6 +93,7 @@ def check(config: dict) -> None:
                               f"does not divide num_heads {spec['num_heads']}")
     _check_posttrain(config)
     _check_rates(config)
+    _check_hub(config)
     _check_laws(config)
 
 
@@ -116,6 +133,47 @@ def _check_rates(config: dict) -> None:
                 try:
                     check_rate(hf_config(config, name), method, rate,
                                criterion=spec.get("criterion"), model_name=name)
+                except PruneError as err:
+                    raise ConfigError(f"config key 'pruning/methods/{method}/rates': {err}") from None
+
+
+def _local_hf_config(checkpoint: str):
+    """The HF config of a checkpoint that is a local directory, else None (never downloads)."""
+    if not (Path(checkpoint) / "config.json").is_file():
+        return None
+    from transformers import AutoConfig
+
+    return AutoConfig.from_pretrained(checkpoint, local_files_only=True)
+
+
+def _check_hub(config: dict) -> None:
+    """Paper-profile checks that need no network: hub ids are checked when their jobs run."""
+    from p2law.prune import PruneError, check_rate
+
+    corpus, post = config["corpus"], config["posttrain"]
+    if corpus["source"] != "shakespeare":
+        need = {"eval": post["eval_sequences"] * config["seq_len"],
+                "posttrain": post["eval_tokens"]["last"]}
+        for split, tokens in need.items():
+            if corpus["splits"][split]["tokens"] < tokens:
+                raise ConfigError(f"config key 'corpus/splits/{split}/tokens': "
+                                  f"{corpus['splits'][split]['tokens']} is below the {tokens} "
+                                  f"tokens post-training and eval use")
+    gpus = config.get("resources", {}).get("posttrain", {}).get("gpu")
+    if gpus and gpus != post["ranks"]:
+        raise ConfigError(f"config key 'resources/posttrain/gpu': {gpus} GPUs but posttrain/ranks "
+                          f"is {post['ranks']}: the launcher starts one rank per GPU")
+    for name, spec in hub_models(config).items():
+        hf = _local_hf_config(spec["checkpoint"])
+        for method, mspec in config["pruning"]["methods"].items():
+            for rate in mspec["rates"]:
+                if hf is None and method == "sparse24" and rate != 0.5:
+                    raise ConfigError(f"config key 'pruning/methods/sparse24/rates': {name} is a "
+                                      f"hub checkpoint; only 0.5 is accepted without its config")
+                if hf is None:
+                    continue
+                try:
+                    check_rate(hf, method, rate, criterion=mspec.get("criterion"), model_name=name)
                 except PruneError as err:
                     raise ConfigError(f"config key 'pruning/methods/{method}/rates': {err}") from None
 

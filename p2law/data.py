@@ -134,7 +134,9 @@ def encode_split(tokenizer, text_file: str | Path, out_file: str | Path) -> int:
 
 
 def load_tokens(path: str | Path) -> np.ndarray:
-    return np.memmap(path, dtype=np.uint16, mode="r")
+    # ".u32" files come from hub tokenizers (p2law.hub_data): their vocabularies exceed uint16
+    dtype = np.uint32 if str(path).endswith(".u32") else np.uint16
+    return np.memmap(path, dtype=dtype, mode="r")
 
 
 def sequences(tokens: np.ndarray, seq_len: int, limit: int | None = None) -> np.ndarray:

@@ -1,21 +1,33 @@
 # Plain functions only: config validation, target lists, wildcard constraints.
 import json
 import os
+import re
 
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from p2law.config import ConfigError, check, master_port, rate_label
+from p2law.config import ConfigError, check, hub_models, master_port, rate_label
+from p2law.config import tokenizer_source
+from p2law.hub_data import TOKEN_SUFFIX, slug
+
+# Conda envs install this checkout in their post-deploy scripts (envs/*.post-deploy.sh).
+os.environ.setdefault("P2LAW_ROOT", workflow.basedir)
 
 validate(config, schema="../schemas/config.schema.yaml")
 try:
-    check(config)  # what the schema cannot express: rates a model can reach, eval schedule, ...
+    # what the schema cannot express: rates a model can reach, eval schedule, ...
+    check(config)
 except ConfigError as err:
     raise WorkflowError(f"invalid configuration: {err}") from None
 
 MODELS = list(config["models"])
 METHODS = list(config["pruning"]["methods"])
 FAMILIES = sorted({spec["family"] for spec in config["models"].values()})
+# Hub models use their checkpoints' tokenizers: one token folder per tokenizer (folder -> source).
+HUB_TOKENIZERS = {
+    slug(tokenizer_source(spec)): tokenizer_source(spec)
+    for spec in hub_models(config).values()
+}
 
 
 wildcard_constraints:
@@ -24,6 +36,7 @@ wildcard_constraints:
     rate=r"[0-9.e-]+",
     family="|".join(FAMILIES),
     split="pretrain|posttrain|valid|eval",
+    tok="|".join(re.escape(name) for name in HUB_TOKENIZERS) or "(?!)",
 
 
 def runs():
@@ -38,6 +51,65 @@ def runs():
 
 def run_files(pattern):
     return [pattern.format(model=m, method=me, rate=r) for m, me, r in runs()]
+
+
+def token_file(model, split):
+    """A model's token file: the trained BPE's (built models) or its tokenizer's (hub models)."""
+    spec = config["models"][model]
+    if "checkpoint" not in spec:
+        return f"results/data/tokens/{split}.bin"
+    return f"results/data/tokens/{slug(tokenizer_source(spec))}/{split}{TOKEN_SUFFIX}"
+
+
+def model_tokens(split):
+    """Input function: the token file of `split` for the job's {model}."""
+    return lambda wildcards: token_file(wildcards.model, split)
+
+
+def token_budget(wildcards):
+    """Exact token count of a streamed corpus split; empty (whole file) for Shakespeare."""
+    splits = config["corpus"].get("splits", {})
+    if wildcards.split not in splits:
+        return ""
+    return f"--budget {splits[wildcards.split]['tokens']}"
+
+
+def hub_tokenizer_source(wildcards):
+    return HUB_TOKENIZERS[wildcards.tok]
+
+
+def rule_resources(rule, **defaults):
+    """A rule's CPU defaults, overridden by config resources/<rule> (gpu, mem_mb, ...)."""
+    return {**defaults, **config.get("resources", {}).get(rule, {})}
+
+
+def base_inputs(wildcards):
+    """Built models need the tokenizer and token files; checkpoints need nothing."""
+    if "checkpoint" in config["models"][wildcards.model]:
+        return {}
+    return {
+        "tokenizer": rules.tokenizer.output.tokenizer,
+        "train": "results/data/tokens/pretrain.bin",
+        "valid": "results/data/tokens/valid.bin",
+    }
+
+
+def pretrain_args(wildcards, input):
+    if "checkpoint" in config["models"][wildcards.model]:
+        return ""
+    settings = json.dumps(config["pretrain"])
+    return (
+        f"--pretrain '{settings}' --tokenizer {os.path.dirname(input.tokenizer)} "
+        f"--train-tokens {input.train} --valid-tokens {input.valid}"
+    )
+
+
+def table_inputs(wildcards):
+    return {
+        "curves": run_files(rules.posttrain.output.curve),
+        "prunes": run_files(rules.prune.output.info),
+        "l0s": [f"results/base/{m}/l0.json" for m, _, _ in runs()],
+    }
 
 
 def family_methods():
@@ -61,7 +133,9 @@ def figure_targets():
 
 
 def model_spec(wildcards):
-    return json.dumps(config["models"][wildcards.model])
+    """What builds or loads the base model (not its tokenizer or LR: no re-download for those)."""
+    spec = config["models"][wildcards.model]
+    return json.dumps({k: v for k, v in spec.items() if k not in ("tokenizer", "lr")})
 
 
 def posttrain_settings(wildcards):
@@ -72,7 +146,7 @@ def posttrain_settings(wildcards):
         {
             "seq_len": config["seq_len"],
             "micro_batch": post["micro_batch"],
-            "lr": post["lr"],
+            "lr": config["models"][wildcards.model].get("lr", post["lr"]),
             "warmup_tokens": post["warmup_tokens"],
             "weight_decay": post["weight_decay"],
             "eval_tokens": eval_token_points(config),
@@ -102,3 +176,66 @@ def run_id(wildcards):
 
 def run_port(wildcards):
     return master_port(run_id(wildcards))
+
+
+# ---- Analysis, figures and report targets (rules/analysis.smk, figures.smk, report.smk) ----
+
+FIGURES = ("curves", "trend1", "trend2", "fitquality", "generalization", "budget")
+REPORT_TABLES = ("selection", "generalization", "params", "diagnostics", "budget",
+                 "trend1_speed", "trend2_rho", "pruning")
+
+
+def analysis_law_file(pattern):
+    """A rule's output `pattern` with {law} set to the law drawn in figures (analysis/law)."""
+    return expand(pattern, law=config["analysis"]["law"], allow_missing=True)[0]
+
+
+def fitted_laws():
+    """Every law fitted and bootstrapped: the configured ones plus the figures' law."""
+    return list(dict.fromkeys([*config["fit"]["laws"], config["analysis"]["law"]]))
+
+
+def bootstrap_targets():
+    return [
+        f"results/bootstrap/{family}/{method}/{law}.json"
+        for family, method in family_methods()
+        for law in fitted_laws()
+    ]
+
+
+def split_keys():
+    """(family, method, held-out split, law) of every generalization fit."""
+    from p2law.law.splits import SPLITS
+
+    return [
+        (family, method, split, law)
+        for family, method in family_methods()
+        for split in SPLITS
+        for law in fitted_laws()
+    ]
+
+
+def split_targets():
+    return [f"results/splits/{f}/{m}/{s}/{law}.json" for f, m, s, law in split_keys()]
+
+
+def report_table_targets():
+    return [
+        f"results/report_tables/{name}.{ext}"
+        for name in REPORT_TABLES
+        for ext in ("csv", "md", "tex", "html")
+    ]
+
+
+def paper_figure_targets():
+    return [
+        f"results/figures/{figure}_{family}_{method}.{ext}"
+        for figure in FIGURES
+        for family, method in family_methods()
+        for ext in ("png", "pdf")
+    ]
+
+
+def figures_only_targets():
+    """Every fit, table and figure: all from config['tables_dir'], no training upstream of it."""
+    return fit_targets() + bootstrap_targets() + report_table_targets() + paper_figure_targets()

@@ -6,18 +6,17 @@
 rule ds_ops:
     output:
         stamp="results/cache/ds_ops.json",
-    params:
-        ext_dir=extensions_dir(),
     log:
         "logs/ds_ops.log",
     benchmark:
         "results/benchmarks/ds_ops.tsv"
+    conda:
+        "../envs/train.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=20,
-    conda:
-        "../envs/p2law.yaml"
+        **rule_resources("ds_ops", mem_mb=2000, runtime=20),
+    params:
+        ext_dir=extensions_dir(),
     shell:
         "TORCH_EXTENSIONS_DIR={params.ext_dir} python -m p2law.posttrain.warm_ops "
         "--stamp {output.stamp} > {log} 2>&1"
@@ -27,12 +26,21 @@ rule posttrain:
     input:
         weights=rules.prune.output.weights,
         info=rules.prune.output.info,
-        train="results/data/tokens/posttrain.bin",
-        eval="results/data/tokens/eval.bin",
+        train=model_tokens("posttrain"),
+        eval=model_tokens("eval"),
         ops=rules.ds_ops.output.stamp,
     output:
         curve="results/posttrain/{model}/{method}/rho~{rate}/curve.csv",
         summary="results/posttrain/{model}/{method}/rho~{rate}/run.json",
+    log:
+        "logs/posttrain/{model}/{method}/rho~{rate}.log",
+    benchmark:
+        "results/benchmarks/posttrain/{model}/{method}/rho~{rate}.tsv"
+    conda:
+        "../envs/train.yaml"
+    threads: config["posttrain"]["ranks"]
+    resources:
+        **rule_resources("posttrain", mem_mb=4000, runtime=120),
     params:
         run_id=run_id,
         port=run_port,
@@ -42,16 +50,6 @@ rule posttrain:
         settings=posttrain_settings,
         scratch="results/scratch/{model}/{method}/rho~{rate}",
         recipe=1,  # bump to rerun post-training: package edits do not trigger reruns
-    log:
-        "logs/posttrain/{model}/{method}/rho~{rate}.log",
-    benchmark:
-        "results/benchmarks/posttrain/{model}/{method}/rho~{rate}.tsv"
-    threads: config["posttrain"]["ranks"]
-    resources:
-        mem_mb=4000,
-        runtime=120,
-    conda:
-        "../envs/p2law.yaml"
     shell:
         "TORCH_EXTENSIONS_DIR={params.ext_dir} OMP_NUM_THREADS=1 "
         "deepspeed --num_gpus {params.ranks} --master_port {params.port} "

@@ -4,11 +4,20 @@
 rule prune:
     input:
         weights=rules.base_model.output.weights,
-        posttrain="results/data/tokens/posttrain.bin",
-        eval="results/data/tokens/eval.bin",
+        posttrain=model_tokens("posttrain"),
+        eval=model_tokens("eval"),
     output:
         weights="results/pruned/{model}/{method}/rho~{rate}/model.safetensors",
         info="results/pruned/{model}/{method}/rho~{rate}/prune.json",
+    log:
+        "logs/prune/{model}/{method}/rho~{rate}.log",
+    benchmark:
+        "results/benchmarks/prune/{model}/{method}/rho~{rate}.tsv"
+    conda:
+        "../envs/train.yaml"
+    threads: 1
+    resources:
+        **rule_resources("prune", mem_mb=4000, runtime=30),
     params:
         criterion=lambda wc: config["pruning"]["methods"][wc.method].get("criterion"),
         calibration_sequences=config["pruning"]["calibration_sequences"],
@@ -16,15 +25,5 @@ rule prune:
         seed=config["seed"],
         eval_sequences=config["posttrain"]["eval_sequences"],
         eval_batch=config["posttrain"]["eval_batch"],
-    log:
-        "logs/prune/{model}/{method}/rho~{rate}.log",
-    benchmark:
-        "results/benchmarks/prune/{model}/{method}/rho~{rate}.tsv"
-    threads: 1
-    resources:
-        mem_mb=4000,
-        runtime=30,
-    conda:
-        "../envs/p2law.yaml"
     script:
         "../scripts/prune.py"

@@ -27,8 +27,10 @@ import torch
 from p2law.config import master_port
 from p2law.posttrain import launch
 from p2law.posttrain.__main__ import STOPPED
+from p2law.posttrain.warm_ops import env_tag
 
 ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / ".cache" / "torch_extensions" / env_tag()  # JIT ops of this environment
 VOCAB, SEQ, STEPS = 256, 64, 64
 SETTINGS = {
     "seq_len": SEQ,
@@ -127,23 +129,31 @@ def _curve(root: Path, name: str) -> pd.DataFrame:
 # 5. JIT ops: one project cache, built once ------------------------------------------------
 
 
-def test_second_warm_of_the_op_cache_is_a_no_op():
+def test_second_warm_of_the_op_cache_is_a_no_op(tmp_path):
     warm = [sys.executable, "-m", "p2law.posttrain.warm_ops"]
     first = subprocess.run(warm, cwd=ROOT, env=_env(), capture_output=True, text=True, check=True)
-    second = subprocess.run(warm, cwd=ROOT, env=_env(), capture_output=True, text=True, check=True)
-    ops = [json.loads(line) for line in first.stdout.splitlines() if line.startswith("{")]
-    again = [json.loads(line) for line in second.stdout.splitlines() if line.startswith("{")]
-    assert [op["op"] for op in ops] == ["ShareMemCommBuilder"] == [op["op"] for op in again]
-    assert again[0]["cache"] == str(ROOT / ".cache" / "torch_extensions")
-    assert again[0]["library"] == ops[0]["library"] and Path(again[0]["library"]).exists()
-    assert not again[0]["compiled"], again
-    assert again[0]["seconds"] < 5, again
+    library = Path(json.loads(first.stdout.splitlines()[-1])["library"])
+    built = library.stat().st_mtime_ns
+    # the second warm finds the system's ninja first on PATH: an older ninja that cannot read
+    # the pinned one's build log and would recompile, unless warm_ops pins its own ninja
+    stamp = tmp_path / "ops.json"
+    env = dict(_env(), PATH=os.pathsep.join(["/usr/bin", "/bin", os.environ.get("PATH", "")]))
+    subprocess.run([*warm, "--stamp", str(stamp)], cwd=ROOT, env=env, capture_output=True,
+                   text=True, check=True)
+    again = json.loads(stamp.read_text())
+    assert again["cache"] == str(CACHE)
+    assert [op["op"] for op in again["ops"]] == ["ShareMemCommBuilder"]
+    assert again["ops"][0]["library"] == str(library)
+    assert again["ops"][0]["ninja"] == str(Path(sys.executable).parent / "ninja")
+    assert library.stat().st_mtime_ns == built  # not rebuilt
+    assert not again["ops"][0]["compiled"], again
+    assert again["ops"][0]["seconds"] < 5, again
 
 
 # 1. ZeRO 1/2/3 at 1 rank and ZeRO 2 (and 3) at 2 ranks: the same run -----------------------------
 
 
-@pytest.mark.slow
+@pytest.mark.deepspeed
 def test_zero_stages_and_ranks_give_the_same_eval_losses(run):
     curves = {name: _curve(run(name)[1], name) for name in RUNS}
     reference = curves["z1"]
@@ -162,10 +172,23 @@ def test_zero_stages_and_ranks_give_the_same_eval_losses(run):
     assert summary["tokens"] == STEPS * TOKENS_PER_STEP
 
 
+def _shm_segments(run_id: str) -> list[Path]:
+    """DeepSpeed's CPU shared-memory workspaces of a run (named by address, port, rank)."""
+    return sorted(Path("/dev/shm").glob(
+        f"deepspeed_allreduce_buffer_{os.getuid()}_*_{master_port(run_id)}_*"))
+
+
+@pytest.mark.deepspeed
+def test_runs_leave_no_shared_memory_behind(run):
+    for name in RUNS:
+        run(name)
+        assert _shm_segments(f"{name}-{SESSION}") == [], name
+
+
 # 3. 2:4 masks survive post-training ------------------------------------------------------
 
 
-@pytest.mark.slow
+@pytest.mark.deepspeed
 @pytest.mark.parametrize("name", ["z2", "z3", "z2x2", "z3x2"])
 def test_2_of_4_pattern_holds_after_post_training(run, name):
     from p2law.data import load_tokens, sequences
@@ -192,7 +215,7 @@ def test_2_of_4_pattern_holds_after_post_training(run, name):
 # 6. Progress lines and the run summary ---------------------------------------------------
 
 
-@pytest.mark.slow
+@pytest.mark.deepspeed
 def test_progress_lines_and_summary(run):
     done, root = run("z2")
     run_id = f"z2-{SESSION}"
@@ -207,14 +230,14 @@ def test_progress_lines_and_summary(run):
     assert summary["tokens_per_s"] == pytest.approx(summary["tokens"] / summary["wall_s"])
     assert summary["peak_rss_mb"] > 100
     assert summary["final_loss"] == _curve(root, "z2")["loss"].iloc[-1]
-    assert summary["torch_extensions_dir"] == str(ROOT / ".cache" / "torch_extensions")
+    assert summary["torch_extensions_dir"] == str(CACHE)
     assert not (root / "z2.scratch").exists()  # intermediate checkpoints deleted at the end
 
 
 # 2. kill -9 mid-run, restart: the same table ---------------------------------------------
 
 
-@pytest.mark.slow
+@pytest.mark.deepspeed
 def test_kill_9_and_restart_gives_the_uninterrupted_table(run):
     reference, root = run("z2")
     name, run_id = "resume", f"resume-{SESSION}"
@@ -234,6 +257,7 @@ def test_kill_9_and_restart_gives_the_uninterrupted_table(run):
         job.wait(timeout=60)
     assert job.returncode == -signal.SIGKILL, "".join(seen[-30:])
     assert not (root / f"{name}.csv").exists() and not (root / f"{name}.json").exists()
+    assert _shm_segments(run_id) == []  # even a killed run leaves no /dev/shm workspace
     tag = (root / f"{name}.scratch" / "latest").read_text()
     killed_at = int(tag.removeprefix("step"))
     assert 32 <= killed_at < STEPS
@@ -253,7 +277,7 @@ def test_kill_9_and_restart_gives_the_uninterrupted_table(run):
 # 4. NaN stops every rank, names the run and step, writes nothing --------------------------
 
 
-@pytest.mark.slow
+@pytest.mark.deepspeed
 def test_nan_loss_on_one_rank_stops_the_run_with_a_clear_error(inputs):
     name, run_id = "nan", f"nan-{SESSION}"
     done = _launch(inputs, name, 2, 2, P2LAW_TEST_POISON_LOSS_AT_STEP="6@1")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import math
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -112,7 +114,19 @@ def test_launch_command_and_project_op_cache(monkeypatch):
                        "--run-id", "post-x", "--model", "m"]
     assert cmd[0].endswith("deepspeed")
     monkeypatch.delenv("TORCH_EXTENSIONS_DIR", raising=False)
-    default = warm_ops.project_root() / ".cache" / "torch_extensions"
+    tag = warm_ops.env_tag()
+    assert tag.startswith(f"py{sys.version_info.major}{sys.version_info.minor}-torch")
+    default = warm_ops.project_root() / ".cache" / "torch_extensions" / tag
     assert warm_ops.extensions_dir() == default
+    monkeypatch.setenv("TORCH_EXTENSIONS_DIR", "/x")  # a root: this environment's folder in it
+    assert warm_ops.extensions_dir() == Path("/x", tag)
+    monkeypatch.setenv("TORCH_EXTENSIONS_DIR", f"/x/{tag}")  # already this environment's
+    assert warm_ops.extensions_dir() == Path("/x", tag)
+    monkeypatch.delenv("TORCH_EXTENSIONS_DIR")
     assert launch.environment({})["TORCH_EXTENSIONS_DIR"] == str(default)
     assert launch.environment({"TORCH_EXTENSIONS_DIR": "/x"})["TORCH_EXTENSIONS_DIR"] == "/x"
+    # one ninja for every job: the venv's pinned one first, whatever PATH the caller had
+    venv_ninja = Path(sys.executable).parent / "ninja"
+    if venv_ninja.exists():
+        path = launch.environment({"PATH": "/usr/bin:/bin"})["PATH"].split(":")
+        assert path == [str(venv_ninja.parent), "/usr/bin", "/bin"]

@@ -1,55 +1,79 @@
-"""Post-training loss curves: loss against D, a panel per base model, a line per rho.
+"""F1/F4 post-training loss curves: loss against D, a panel per base model, a line per ρ.
 
-The just-pruned point (D = 0) cannot sit on a log axis; it is drawn at the left edge, one
-half-decade before the first logged D, with an open marker.
+The fitted law is overlaid with its bootstrap prediction band. The just-pruned point (D = 0)
+cannot sit on a log axis: it is drawn at the left edge, half a decade before the first logged D,
+as an open marker. Points below the fit's min_tokens (warm-up) are drawn faded: not fitted.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import seaborn as sns
 
 from p2law.figures import style
 
+GRID_POINTS = 80
 
-def plot_curves(table: pd.DataFrame, fit=None, *, d_unit: float = 1e6, d_unit_name: str = "M",
+
+def fit_grid(curve: pd.DataFrame, lo: float, hi: float) -> pd.DataFrame:
+    """Rows of one curve's (n0, ρ, L0) on a log grid of D, for predictions and bands."""
+    first = curve.iloc[0]
+    grid = np.geomspace(lo, hi, GRID_POINTS)
+    return pd.DataFrame({"family": first["family"], "model": first["model"],
+                         "method": first["method"], "n0": first["n0"], "rho": first["rho"],
+                         "l0": first["l0"], "tokens": grid})
+
+
+def predicted(fit, frame: pd.DataFrame, level: float) -> pd.DataFrame:
+    """Prediction plus bands when the fit carries bootstrap samples, else prediction only."""
+    from p2law.law.bootstrap import bands
+
+    if fit.bootstrap and fit.bootstrap.get("theta"):
+        return bands(fit, frame, level=level)
+    return pd.DataFrame({"pred": fit.predict(frame)}, index=frame.index)
+
+
+def plot_curves(table: pd.DataFrame, fit=None, *, d_unit: float = 1e6, level: float = 0.95,
                 title: str = ""):
-    """`table`: tidy rows of one family x method; `fit`: a loaded law fit or None."""
-    import matplotlib.pyplot as plt
-
+    """`table`: tidy rows of one family x method; `fit`: a loaded law fit (with bootstrap) or None."""
     style.apply()
-    models = (table.drop_duplicates("model").sort_values("n0")["model"].tolist())
-    fig, axes = plt.subplots(1, len(models), figsize=(3.0 * len(models), 2.8), sharey=True,
-                             squeeze=False)
-    rhos = sorted(table["rho"].unique())
-    palette = dict(zip(rhos, sns.color_palette("viridis", len(rhos))))
-    positive = table[table["tokens"] > 0]
-    x_zero = positive["tokens"].min() / d_unit / 10**0.5
-    for ax, model in zip(axes[0], models):
+    models = table.drop_duplicates("model").sort_values("n0")["model"].tolist()
+    fig, axes = style.panels(len(models), ncols=4, sharey=True)
+    x_zero = style.zero_x(table["tokens"], d_unit)
+    min_tokens = fit.min_tokens if fit is not None else 0.0
+    for ax, model in zip(axes, models):
         rows = table[table["model"] == model]
+        palette = style.rho_palette(rows["rho"].unique())
         for rho, curve in rows.groupby("rho"):
             curve = curve.sort_values("tokens")
-            logged = curve[curve["tokens"] > 0]
             color = palette[rho]
-            ax.plot(logged["tokens"] / d_unit, logged["loss"], "o", ms=3, color=color,
+            fitted = curve[curve["tokens"] >= max(min_tokens, 1)]
+            early = curve[(curve["tokens"] > 0) & (curve["tokens"] < min_tokens)]
+            ax.plot(fitted["tokens"] / d_unit, fitted["loss"], "o", color=color,
                     label=f"ρ = {rho:.3f}")
-            ax.plot([x_zero], curve.loc[curve["tokens"] == 0, "loss"], "o", ms=4,
-                    mfc="white", color=color)
-            if fit is not None:
-                grid = np.geomspace(logged["tokens"].min(), logged["tokens"].max(), 100)
-                frame = pd.DataFrame({"n0": curve["n0"].iloc[0], "rho": rho,
-                                      "l0": curve["l0"].iloc[0], "tokens": grid})
-                ax.plot(grid / d_unit, fit.predict(frame), "-", lw=1, color=color)
-        ax.axhline(rows["l0"].iloc[0], ls="--", lw=1, color="black", label="L0 (unpruned)")
+            ax.plot(early["tokens"] / d_unit, early["loss"], "o", color=color, alpha=0.35)
+            ax.plot([x_zero], curve.loc[curve["tokens"] == 0, "loss"], "o", ms=4, mfc="white",
+                    color=color)
+            if fit is not None and len(fitted):
+                frame = fit_grid(curve, fitted["tokens"].min(), fitted["tokens"].max())
+                pred = predicted(fit, frame, level)
+                x = frame["tokens"] / d_unit
+                if "pi_lo" in pred:
+                    ax.fill_between(x, pred["pi_lo"], pred["pi_hi"], color=color, alpha=0.2, lw=0)
+                ax.plot(x, pred["pred"], style.fit_linestyle(fit), color=color)
+        ax.axhline(rows["l0"].iloc[0], ls="--", color="black", lw=0.8, label="L0 (unpruned)")
         ax.set_xscale("log")
-        ax.set_title(f"{model} (N0 = {rows['n0'].iloc[0] / 1e6:.2f} M)")
-        ax.set_xlabel(f"post-training tokens D ({d_unit_name} tokens)")
-    axes[0][0].set_ylabel("eval loss (nats/token)")
-    handles, labels = axes[0][-1].get_legend_handles_labels()
-    note = "lines: fitted L1" if fit is not None else "no fit"
-    if fit is not None and not fit.convergence.get("converged", True):
-        note += " (DID NOT CONVERGE)"
-    fig.legend(handles, labels, loc="upper center", ncol=len(labels), bbox_to_anchor=(0.5, 1.08))
-    fig.suptitle(f"{title}  —  open markers: D = 0 (just pruned); {note}", y=-0.02, fontsize=8)
+        positive = rows.loc[rows["tokens"] > 0, "tokens"] / d_unit
+        style.zero_ticks(ax, x_zero, positive.min(), positive.max())
+        ax.set_title(f"{model} (N0 = {style.fmt_count(rows['n0'].iloc[0])})")
+        ax.set_xlabel(style.d_label(d_unit))
+        ax.legend(loc="best")  # curves near L0 (mild pruning) must not sit under the legend
+        style.flag_fit(ax, fit, where="lower left")
+    axes[0].set_ylabel(style.LOSS_LABEL)
+    if fit is None:
+        how = "no fit"
+    else:
+        band = f", band: {level:.0%} prediction interval" if fit.bootstrap else ""
+        how = f"lines: fitted {fit.law}{band}"
+    fig.suptitle(f"{title}\nopen markers: D = 0 (just pruned), drawn at the left edge; {how}")
     return fig

@@ -82,6 +82,21 @@ def _global_batch(ids: np.ndarray, step: int, batch: int, seed: int) -> np.ndarr
     return ids[np.asarray(rows)]
 
 
+def release_shm_workspace(rank: int) -> None:
+    """Unlink this rank's DeepSpeed CPU shared-memory workspace from /dev/shm.
+
+    On CPU, `init_distributed` creates a 69 MB segment per rank, named by master address,
+    port and rank, and DeepSpeed never unlinks it: every run (each with its own port) would
+    leave ~69 MB x ranks of RAM in /dev/shm until reboot. Once every rank has mapped every
+    segment (a barrier after init) the names are no longer needed: the mappings stay valid
+    for this run, and the memory is freed when the run exits, even by kill -9. No-op on GPU.
+    """
+    name = "_".join(["deepspeed_allreduce_buffer", str(os.getuid()),
+                     os.environ.get("MASTER_ADDR", ""), os.environ.get("MASTER_PORT", ""),
+                     str(rank)])
+    Path("/dev/shm", name).unlink(missing_ok=True)
+
+
 def check_train_loss(run_id: str, loss: float, step: int, tokens_seen: int, pruned_loss: float,
                      max_factor: float) -> None:
     """Stop on a NaN/inf training loss, or one above `max_factor` x the just-pruned loss."""
@@ -118,6 +133,8 @@ class PosttrainRun:
         deepspeed.init_distributed(dist_backend=self.accelerator.communication_backend_name())
         self.rank = torch.distributed.get_rank()
         self.world = torch.distributed.get_world_size()
+        torch.distributed.barrier()  # every rank has mapped every rank's shm workspace
+        release_shm_workspace(self.rank)
         torch.manual_seed(settings.seed)
 
         model = load_model(model_dir)

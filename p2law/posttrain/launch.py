@@ -2,7 +2,7 @@
 
 Each run gets its own rendezvous port, derived from its run id (`p2law.config.master_port`),
 so concurrent jobs on one node never collide on the launcher's default port 29500; JIT ops
-come from the project cache (`warm_ops`).
+come from the project cache, compiled by one ninja (`warm_ops`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from p2law.config import master_port
-from p2law.posttrain.warm_ops import ENV, extensions_dir
+from p2law.posttrain.warm_ops import ENV, extensions_dir, path_with_venv_ninja
 
 
 def command(run_id: str, ranks: int, args: list[str], deepspeed: str | None = None) -> list[str]:
@@ -28,7 +28,9 @@ def command(run_id: str, ranks: int, args: list[str], deepspeed: str | None = No
 
 
 def environment(base: dict | None = None) -> dict:
-    """The environment for a launch: the caller's, with the project's JIT-op cache."""
+    """The environment for a launch: the caller's, with the project's JIT-op cache and this
+    environment's ninja first on PATH (see `warm_ops`)."""
     env = dict(os.environ if base is None else base)
     env.setdefault(ENV, str(extensions_dir()))
+    env["PATH"] = path_with_venv_ninja(env.get("PATH", ""))
     return env

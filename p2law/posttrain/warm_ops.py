@@ -5,17 +5,34 @@ pin it to `<project>/.cache/torch_extensions`, so the ~40 s compile of DeepSpeed
 shared-memory communication op happens once per checkout (in a warm-up rule or CI step), not in
 every post-training job; concurrent builders share one build through torch's file lock.
 
-    python -m p2law.posttrain.warm_ops [--ops ShareMemCommBuilder,CPUAdamBuilder]
+The cache is only reused if every process compiles with the same ninja: ninja 1.11 (the
+system's) and 1.12+ (the pinned `ninja` wheel in the venv) do not read each other's build
+log, so a job that finds the other one on its PATH recompiles the op (~2 min on a loaded
+2-core machine), and the next job of the other kind recompiles it back. `use_project_cache`
+therefore also puts the ninja installed beside this Python first on PATH.
+
+Likewise a build is only valid for the Python environment that compiled it (its torch headers
+and paths are in the build file): a second checkout or venv pointed at the same cache would
+recompile it on every load, alternating with the first. Ops therefore go into a subfolder
+per environment, `<cache>/<env_tag()>` (e.g. `py311-torch2.13.0-ds0.19.8-3f2a9c1e`, the
+last part a hash of the venv's path), under `$TORCH_EXTENSIONS_DIR` if set, else
+`<project>/.cache/torch_extensions`.
+
+    python -m p2law.posttrain.warm_ops [--ops ShareMemCommBuilder,CPUAdamBuilder] [--stamp F]
 
 prints one JSON line per op: its name, the shared library, whether this call compiled it
-(false when the cache was already warm) and the seconds it took.
+(false when the cache was already warm) and the seconds it took; `--stamp` also writes that
+report as one JSON file (atomically, after every op loaded), for a workflow rule's output.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
+import re
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -29,16 +46,47 @@ def project_root() -> Path:
     return here if (here / "pyproject.toml").exists() else Path.cwd()
 
 
+def env_tag() -> str:
+    """Names the Python environment a build belongs to: versions and the venv's path."""
+    from importlib.metadata import version
+
+    prefix = hashlib.sha1(str(Path(sys.prefix).resolve()).encode()).hexdigest()[:8]
+    tag = (f"py{sys.version_info.major}{sys.version_info.minor}-torch{version('torch')}"
+           f"-ds{version('deepspeed')}-{prefix}")
+    return re.sub(r"[^A-Za-z0-9._-]", "_", tag)
+
+
 def extensions_dir() -> Path:
-    """Where JIT ops are cached: $TORCH_EXTENSIONS_DIR, else the project's `.cache`."""
+    """Where this environment's JIT ops are cached: `<root>/<env_tag()>`, the root being
+    $TORCH_EXTENSIONS_DIR (if it does not already name this environment's folder) or else
+    the project's `.cache/torch_extensions`."""
     value = os.environ.get(ENV)
-    return Path(value) if value else project_root() / ".cache" / "torch_extensions"
+    root = Path(value) if value else project_root() / ".cache" / "torch_extensions"
+    tag = env_tag()
+    return root if root.name == tag else root / tag
+
+
+def venv_bin() -> Path | None:
+    """The folder of this Python's console scripts, if the pinned ninja is installed there."""
+    here = Path(sys.executable).parent
+    return here if (here / "ninja").exists() else None
+
+
+def path_with_venv_ninja(path: str) -> str:
+    """PATH with this environment's ninja first (unchanged if it has none)."""
+    first = venv_bin()
+    if first is None:
+        return path
+    rest = [entry for entry in path.split(os.pathsep) if entry and entry != str(first)]
+    return os.pathsep.join([str(first), *rest])
 
 
 def use_project_cache() -> Path:
-    """Point TORCH_EXTENSIONS_DIR at the project cache unless the caller chose one."""
+    """Point TORCH_EXTENSIONS_DIR at the project cache (unless the caller chose one) and
+    compile with this environment's pinned ninja."""
     path = extensions_dir()
     os.environ[ENV] = str(path)
+    os.environ["PATH"] = path_with_venv_ninja(os.environ.get("PATH", ""))
     return path
 
 
@@ -86,6 +134,7 @@ def warm(ops: list[str] | None = None) -> list[dict]:
             "compiled": after is not None and (stamp is None or after.stat().st_mtime_ns != stamp),
             "seconds": round(seconds, 3),
             "cache": str(root),
+            "ninja": shutil.which("ninja"),
         })
     return report
 
@@ -95,10 +144,18 @@ def main(argv=None) -> int:
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--ops", help="comma-separated DeepSpeed op builders "
                                       "(default: those the engine needs here)")
+    parser.add_argument("--stamp", help="also write the report here as JSON once all ops load")
     args = parser.parse_args(argv)
     ops = [op for op in args.ops.split(",") if op] if args.ops else None
-    for line in warm(ops):
+    report = warm(ops)
+    for line in report:
         print(json.dumps(line), flush=True)
+    if args.stamp:
+        stamp = Path(args.stamp)
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        tmp = stamp.with_name(f"{stamp.name}.tmp.{os.getpid()}")
+        tmp.write_text(json.dumps({"ops": report, "cache": str(extensions_dir())}, indent=2))
+        os.replace(tmp, stamp)
     return 0
 
 

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# A real one-node SLURM cluster on localhost, and the smoke config run through it.
+#
+#   tests/slurm/run_local_slurm.sh WORKDIR
+#
+# Installs Debian's slurmctld, slurmd and munge (root + apt-get; engineering-notes §4.2), starts
+# them without systemd on a private slurm.conf (SLURM_CONF; /etc/slurm is left alone), runs
+# tests/configs/smoke.yaml locally in WORKDIR/local and through `--profile profiles/slurm` in
+# WORKDIR/slurm, and stops the daemons it started. tests/test_slurm.py checks the results.
+# Exit status 77: a SLURM controller is already running here (not ours to reconfigure).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+WORK=$(mkdir -p "${1:?usage: $0 WORKDIR}" && cd "$1" && pwd)
+PY=${PYTHON:-$ROOT/.venv/bin/python}
+export PATH="$(dirname "$PY"):$PATH" DEBIAN_FRONTEND=noninteractive
+SMOKE=$ROOT/tests/configs/smoke.yaml
+STARTED=()  # pid files of the daemons this script started, stopped on exit
+
+stop() {
+  for pidfile in "${STARTED[@]}"; do
+    [ -s "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
+    sleep 1
+  done
+}
+trap stop EXIT
+
+if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then
+  pkgs=(slurmctld slurmd slurm-client munge)
+  apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null \
+    || { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null; }
+fi
+if [ -s /run/slurmctld.pid ] && kill -0 "$(cat /run/slurmctld.pid)" 2>/dev/null; then
+  echo "a slurmctld is already running: not touching it" >&2; exit 77
+fi
+
+# munge authenticates slurmctld <-> slurmd; reuse a running munged, else start one.
+if ! { [ -s /run/munge/munged.pid ] && kill -0 "$(cat /run/munge/munged.pid)" 2>/dev/null; }; then
+  install -d -o munge -g munge -m 0755 /run/munge
+  runuser -u munge -- /usr/sbin/munged
+  STARTED+=(/run/munge/munged.pid)
+fi
+
+NODE=$(hostname -s); CPUS=$(nproc); MEM=$(( $(free -m | awk '/^Mem:/{print $2}') * 85 / 100 ))
+CLUSTER=$WORK/cluster; rm -rf "$CLUSTER"; mkdir -p "$CLUSTER"/{state,spool,log}
+export SLURM_CONF=$CLUSTER/slurm.conf  # read by the daemons, sbatch/squeue and the jobs
+# MinJobAge 300 >= 3 x slurm-init-seconds-before-status-checks (5 in profiles/slurm): squeue
+# still lists finished jobs when Snakemake polls, so no accounting database is needed.
+cat > "$SLURM_CONF" <<CONF
+ClusterName=p2lawtest
+SlurmctldHost=${NODE}(127.0.0.1)
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+CredType=cred/munge
+MpiDefault=none
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+JobCompType=jobcomp/none
+SchedulerType=sched/backfill
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core_Memory
+ReturnToService=2
+MinJobAge=300
+StateSaveLocation=$CLUSTER/state
+SlurmdSpoolDir=$CLUSTER/spool
+SlurmctldPidFile=$CLUSTER/slurmctld.pid
+SlurmdPidFile=$CLUSTER/slurmd.pid
+SlurmctldLogFile=$CLUSTER/log/slurmctld.log
+SlurmdLogFile=$CLUSTER/log/slurmd.log
+NodeName=${NODE} NodeAddr=127.0.0.1 CPUs=${CPUS} RealMemory=${MEM} State=UNKNOWN
+PartitionName=debug Nodes=${NODE} Default=YES MaxTime=INFINITE State=UP
+CONF
+/usr/sbin/slurmctld -c -f "$SLURM_CONF"; STARTED=("$CLUSTER/slurmctld.pid" "${STARTED[@]}")
+/usr/sbin/slurmd -f "$SLURM_CONF"; STARTED=("$CLUSTER/slurmd.pid" "${STARTED[@]}")
+for _ in $(seq 1 60); do sinfo -h -o %T 2>/dev/null | grep -q idle && break; sleep 1; done
+sinfo -h -o %T | grep -q idle || { echo "node never became idle" >&2; exit 1; }
+start=$(date +%s)
+
+# Reference: the same config run locally (runs one after the other: the same run ids would
+# otherwise share DeepSpeed rendezvous ports).
+cd "$ROOT"
+"$PY" -m snakemake --cores 2 --configfile "$SMOKE" --directory "$WORK/local" > "$WORK/local.log" 2>&1
+"$PY" -m snakemake --profile profiles/slurm --configfile "$SMOKE" --directory "$WORK/slurm" \
+  > "$WORK/slurm.log" 2>&1
+echo "local + SLURM runs: $(( $(date +%s) - start )) s" | tee "$WORK/timing.txt"

@@ -1,0 +1,81 @@
+"""A real SLURM cluster (tests/slurm/run_local_slurm.sh): the smoke config run through
+`--profile profiles/slurm` submits every cluster job with sbatch and gives the same tables as a
+local run. Needs root and apt-get (CI: Debian 12); takes minutes (two smoke runs)."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = ROOT / "tests" / "slurm" / "run_local_slurm.sh"
+TABLES = ("eval_loss.csv", "pruning.csv", "curve_checks.csv")
+
+
+def _skip_reason():
+    if os.environ.get("P2LAW_SKIP_SLURM"):
+        return "P2LAW_SKIP_SLURM is set"
+    if sys.platform != "linux" or os.geteuid() != 0:
+        return "needs root: installs and starts slurmctld, slurmd and munge"
+    if not (shutil.which("slurmctld") or shutil.which("apt-get")):
+        return "needs apt-get (Debian/Ubuntu) to install SLURM"
+    return None
+
+
+pytestmark = pytest.mark.skipif(_skip_reason() is not None, reason=str(_skip_reason()))
+
+
+@pytest.fixture(scope="module")
+def slurm_run(tmp_path_factory):
+    work = tmp_path_factory.mktemp("slurm")
+    env = dict(os.environ, PYTHON=sys.executable)
+    result = subprocess.run(["bash", str(SCRIPT), str(work)], env=env, capture_output=True,
+                            text=True, timeout=5400)
+    if result.returncode == 77:
+        pytest.skip("a SLURM controller is already running on this machine")
+    logs = "".join(f"\n--- {p.name}\n{p.read_text()[-3000:]}" for p in sorted(work.glob("*.log")))
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:] + logs
+    return work
+
+
+def _jobs(log: str) -> dict[int, tuple[str, bool]]:
+    """Snakemake job id -> (rule, local) from a run's log."""
+    pattern = re.compile(r"^(local)?rule (\w+):\n(?:    .*\n)*?    jobid: (\d+)$", re.M)
+    return {int(m[3]): (m[2], bool(m[1])) for m in pattern.finditer(log)}
+
+
+def test_tables_match_a_local_run(slurm_run):
+    for name in TABLES:
+        cluster = (slurm_run / "slurm/results/tables" / name).read_bytes()
+        assert cluster == (slurm_run / "local/results/tables" / name).read_bytes(), name
+
+
+def test_every_cluster_job_was_submitted_with_sbatch(slurm_run):
+    log = (slurm_run / "slurm.log").read_text()
+    jobs = _jobs(log)
+    submitted = {int(job): int(slurm) for job, slurm in
+                 re.findall(r"Job (\d+) has been submitted with SLURM jobid (\d+)", log)}
+    cluster_jobs = {job for job, (_, local) in jobs.items() if not local}
+    assert cluster_jobs and cluster_jobs == set(submitted)
+    assert len(set(submitted.values())) == len(submitted)  # one sbatch allocation per job
+    posttrain = [job for job, (rule, _) in jobs.items() if rule == "posttrain"]
+    assert len(posttrain) == 6 and all(job in submitted for job in posttrain)
+    local_rules = {rule for rule, local in jobs.values() if local}
+    assert {"all", "table", "fit"} <= local_rules
+
+
+def test_outputs_record_their_slurm_job(slurm_run):
+    """Snakemake's metadata stores the SLURM job id of every output a cluster job wrote."""
+    records = [json.loads(p.read_text()) for p in
+               (slurm_run / "slurm/.snakemake/metadata").rglob("*") if p.is_file()]
+    by_rule = {}
+    for record in records:
+        by_rule.setdefault(record["rule"], set()).add(record.get("external_jobid"))
+    for rule in ("corpus", "tokenizer", "tokens", "base_model", "prune", "posttrain"):
+        assert by_rule.get(rule) and None not in by_rule[rule], (rule, by_rule.get(rule))
+    assert by_rule["table"] == {None}  # a localrule: run by the main process
