@@ -181,8 +181,16 @@ def run_port(wildcards):
 # ---- Analysis, figures and report targets (rules/analysis.smk, figures.smk, report.smk) ----
 
 FIGURES = ("curves", "trend1", "trend2", "fitquality", "generalization", "budget")
-REPORT_TABLES = ("selection", "generalization", "params", "diagnostics", "budget",
-                 "trend1_speed", "trend2_rho", "pruning")
+REPORT_TABLES = (
+    "selection",
+    "generalization",
+    "params",
+    "diagnostics",
+    "budget",
+    "trend1_speed",
+    "trend2_rho",
+    "pruning",
+)
 
 
 def analysis_law_file(pattern):
@@ -238,4 +246,9 @@ def paper_figure_targets():
 
 def figures_only_targets():
     """Every fit, table and figure: all from config['tables_dir'], no training upstream of it."""
-    return fit_targets() + bootstrap_targets() + report_table_targets() + paper_figure_targets()
+    return (
+        fit_targets()
+        + bootstrap_targets()
+        + report_table_targets()
+        + paper_figure_targets()
+    )

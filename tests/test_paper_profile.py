@@ -239,6 +239,8 @@ def test_config_checks_hub_models_without_the_network(fake_hub):
     (lambda c: c["resources"]["posttrain"].update(tasks=1), "resources/posttrain"),
     (lambda c: c["resources"].update(postrain={"gpu": 8}), "resources"),
     (lambda c: c["corpus"]["splits"]["eval"].update(tokens=1000), "corpus/splits/eval/tokens"),
+    (lambda c: c["corpus"]["splits"]["eval"].update(tokenz=1), "corpus/splits/eval"),
+    (lambda c: c["corpus"].update(source="tinystories"), "corpus/source"),
     (lambda c: c["models"].update(tiny={"family": "llama", "hidden_size": 8, "num_layers": 2,
                                         "num_heads": 2, "num_kv_heads": 1,
                                         "intermediate_size": 8}), "corpus/source"),
@@ -250,7 +252,7 @@ def test_paper_config_errors_name_the_key(change, key):
         check(config)
 
 
-@pytest.mark.slow
+@pytest.mark.deepspeed  # an end-to-end DAG through the deepspeed launcher: in `make test`
 def test_hub_path_runs_end_to_end_on_local_stand_ins(fake_hub, tmp_path):
     """stream_corpus -> per-family tokenizers and uint32 tokens -> base -> prune -> posttrain."""
     config = _local_paper_config(fake_hub)

@@ -20,7 +20,8 @@ def snakemake(*args, cwd=ROOT, timeout=1500):
 
 
 def test_default_config_plans_every_job(tmp_path):
-    result = snakemake("-n", "--cores", "2", "--directory", str(tmp_path))
+    result = snakemake("-n", "--cores", "2", "--configfile", str(ROOT / "config.yaml"),
+                       "--directory", str(tmp_path))
     assert result.returncode == 0, result.stderr[-3000:]
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
     runs = len(config["models"]) * sum(

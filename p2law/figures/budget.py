@@ -36,16 +36,16 @@ def plot_budget(table: pd.DataFrame, fit, budget: pd.DataFrame, *, title: str = 
     post = table[table["tokens"] >= max(fit.min_tokens, 1)]
     d_lo, d_last = post["tokens"].min(), post["tokens"].max()
     epsilons = sorted(budget["epsilon"].unique()) if len(budget) else []
+    palette = style.rate_palette(table)
     for ax, model in zip(axes, models):
         rows = table[table["model"] == model]
-        palette = style.rho_palette(rows["rho"].unique())
         stars = budget[budget["model"] == model]
         finite = stars["d_star"][np.isfinite(stars["d_star"])]
         d_hi = float(np.clip(finite.max() * 2 if len(finite) else d_last, d_last, d_last * EXTEND))
         for rho, curve in rows.groupby("rho"):
-            color = palette[rho]
+            color = palette[style.rate_key(curve).iloc[0]]
             gain = predicted_gain(fit, curve, d_lo, d_hi)
-            ax.plot(gain["d"], gain["gain"], style.fit_linestyle(fit), color=color, label=f"ρ = {rho:.3f}")
+            ax.plot(gain["d"], gain["gain"], style.fit_linestyle(fit), color=color)
             obs = marginal_gain(curve[curve["tokens"] >= max(fit.min_tokens, 1)], d_unit)
             obs = obs[obs["gain"] > 0]
             ax.plot(obs["d_mid"], obs["gain"], "o", ms=2.5, color=color, alpha=0.7)
@@ -61,9 +61,10 @@ def plot_budget(table: pd.DataFrame, fit, budget: pd.DataFrame, *, title: str = 
         style.log_ticks(ax, "x")
         ax.set_title(f"{model} (N0 = {style.fmt_count(rows['n0'].iloc[0])})")
         ax.set_xlabel(style.d_label(d_unit))
-        ax.legend(loc="upper right")
         style.flag_fit(ax, fit, where="lower left")
     axes[0].set_ylabel(f"|∂L/∂D| (loss/{style.d_unit_name(d_unit)})")
+    handles = [axes[0].plot([], [], "-", color=c)[0] for c in palette.values()]
+    style.legend_below(fig, handles, [style.rate_label(table, key) for key in palette])
     fig.suptitle(f"{title}\nlines: fitted {fit.law}; markers: observed −ΔL/ΔD; ◆: D* per ε with "
                  "bootstrap interval; dotted: last eval point")
     return fig

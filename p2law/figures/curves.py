@@ -41,16 +41,15 @@ def plot_curves(table: pd.DataFrame, fit=None, *, d_unit: float = 1e6, level: fl
     fig, axes = style.panels(len(models), ncols=4, sharey=True)
     x_zero = style.zero_x(table["tokens"], d_unit)
     min_tokens = fit.min_tokens if fit is not None else 0.0
+    palette = style.rate_palette(table)
     for ax, model in zip(axes, models):
         rows = table[table["model"] == model]
-        palette = style.rho_palette(rows["rho"].unique())
         for rho, curve in rows.groupby("rho"):
             curve = curve.sort_values("tokens")
-            color = palette[rho]
+            color = palette[style.rate_key(curve).iloc[0]]
             fitted = curve[curve["tokens"] >= max(min_tokens, 1)]
             early = curve[(curve["tokens"] > 0) & (curve["tokens"] < min_tokens)]
-            ax.plot(fitted["tokens"] / d_unit, fitted["loss"], "o", color=color,
-                    label=f"ρ = {rho:.3f}")
+            ax.plot(fitted["tokens"] / d_unit, fitted["loss"], "o", color=color)
             ax.plot(early["tokens"] / d_unit, early["loss"], "o", color=color, alpha=0.35)
             ax.plot([x_zero], curve.loc[curve["tokens"] == 0, "loss"], "o", ms=4, mfc="white",
                     color=color)
@@ -61,19 +60,37 @@ def plot_curves(table: pd.DataFrame, fit=None, *, d_unit: float = 1e6, level: fl
                 if "pi_lo" in pred:
                     ax.fill_between(x, pred["pi_lo"], pred["pi_hi"], color=color, alpha=0.2, lw=0)
                 ax.plot(x, pred["pred"], style.fit_linestyle(fit), color=color)
-        ax.axhline(rows["l0"].iloc[0], ls="--", color="black", lw=0.8, label="L0 (unpruned)")
+        ax.axhline(rows["l0"].iloc[0], ls="--", color="black", lw=0.8)
         ax.set_xscale("log")
         positive = rows.loc[rows["tokens"] > 0, "tokens"] / d_unit
         style.zero_ticks(ax, x_zero, positive.min(), positive.max())
         ax.set_title(f"{model} (N0 = {style.fmt_count(rows['n0'].iloc[0])})")
         ax.set_xlabel(style.d_label(d_unit))
-        ax.legend(loc="best")  # curves near L0 (mild pruning) must not sit under the legend
         style.flag_fit(ax, fit, where="lower left")
     axes[0].set_ylabel(style.LOSS_LABEL)
+    _legend(fig, axes[0], table, palette, fit)
     if fit is None:
         how = "no fit"
     else:
         band = f", band: {level:.0%} prediction interval" if fit.bootstrap else ""
         how = f"lines: fitted {fit.law}{band}"
-    fig.suptitle(f"{title}\nopen markers: D = 0 (just pruned), drawn at the left edge; {how}")
+    fig.suptitle(f"{title}\n{how}")
     return fig
+
+
+def _legend(fig, ax, table, palette, fit) -> None:
+    """Below the panels, so it never covers a curve: rates, L0, D = 0 and the fit."""
+    import matplotlib.patches as mpatches
+
+    handles = [ax.plot([], [], "o", color=c)[0] for c in palette.values()]
+    labels = [style.rate_label(table, key) for key in palette]
+    handles += [ax.plot([], [], "--", color="black", lw=0.8)[0],
+                ax.plot([], [], "o", mfc="white", color="0.3")[0]]
+    labels += ["L0 (unpruned)", "D = 0 (just pruned)"]
+    if fit is not None:
+        handles.append(ax.plot([], [], style.fit_linestyle(fit), color="0.3")[0])
+        labels.append(f"fitted {fit.law}")
+        if fit.bootstrap:
+            handles.append(mpatches.Patch(color="0.3", alpha=0.2, lw=0))
+            labels.append("prediction interval")
+    style.legend_below(fig, handles, labels, ncol=min(len(labels), 4))

@@ -59,11 +59,6 @@ def d_label(d_unit: float) -> str:
     return f"post-training tokens D ({d_unit_name(d_unit)})"
 
 
-def rho_palette(rhos) -> dict:
-    rhos = sorted(rhos)
-    return dict(zip(rhos, sns.color_palette("viridis", len(rhos))))
-
-
 def n0_palette(n0s) -> dict:
     n0s = sorted(n0s)
     return dict(zip(n0s, sns.color_palette("flare", len(n0s))))
@@ -130,13 +125,13 @@ def _tick(value: float) -> str:
     return f"$10^{{{int(round(k))}}}$" if np.isclose(k, round(k)) else f"{value:.3g}"
 
 
-def plain_log_ticks(ax, axis: str = "x") -> None:
-    """Plain numbers (0.1, 0.2, 0.3) on a log axis spanning a decade or two: 1, 2, 3, 5 × 10^k."""
+def plain_log_ticks(ax, axis: str = "x", mantissas=(1, 2, 3, 5)) -> None:
+    """Plain numbers (0.1, 0.2, 0.3) on a log axis spanning a decade or two: m × 10^k."""
     import matplotlib.ticker as mticker
 
     def label(value, _pos):
         mantissa = round(value / 10 ** np.floor(np.log10(value)), 6)
-        return f"{value:g}" if mantissa in (1, 2, 3, 5) else ""
+        return f"{value:g}" if mantissa in mantissas else ""
 
     target = ax.xaxis if axis == "x" else ax.yaxis
     target.set_major_formatter(mticker.FuncFormatter(label))
@@ -161,3 +156,22 @@ def log_ticks(ax, axis: str = "x") -> None:
     target.set_major_locator(mticker.LogLocator(base=10, subs=subs))
     target.set_major_formatter(mticker.FuncFormatter(lambda v, _: _tick(v)))
     target.set_minor_formatter(mticker.NullFormatter())
+
+
+def rate_key(table):
+    """Which curves share 'the same ρ' across base models: the requested rate (`rate` column),
+    else ρ rounded to 2 digits. Achieved ρ differs a little per model (layers are discrete)."""
+    return table["rate"] if "rate" in table else table["rho"].round(2)
+
+
+def rate_palette(table) -> dict:
+    """One colour per requested rate, shared by every panel of a figure."""
+    keys = sorted(rate_key(table).unique())
+    return dict(zip(keys, sns.color_palette("viridis", len(keys))))
+
+
+def rate_label(table, key) -> str:
+    rho = table.loc[rate_key(table) == key, "rho"]
+    lo, hi = rho.min(), rho.max()
+    achieved = f"{lo:.3f}" if np.isclose(lo, hi) else f"{lo:.3f}–{hi:.3f}"
+    return f"rate {key:g} (ρ = {achieved})" if isinstance(key, (int, float, np.number)) else f"ρ = {achieved}"

@@ -18,7 +18,7 @@ MAX_RATES = 4
 
 def rate_groups(table: pd.DataFrame) -> list:
     """The requested rates (the `rate` column), else ρ rounded: 'the same ρ' across models."""
-    key = table["rate"] if "rate" in table else table["rho"].round(2)
+    key = style.rate_key(table)
     rates = sorted(key.unique())
     if len(rates) > MAX_RATES:  # keep the figure readable: lowest, highest and between
         rates = [rates[i] for i in np.linspace(0, len(rates) - 1, MAX_RATES).round().astype(int)]

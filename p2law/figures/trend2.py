@@ -3,7 +3,7 @@
 A panel per fixed D (first fitted point, middle, last), a line per base model: markers are the
 data, the line is the OLS power law of table trend2_rho (slope and its interval in the legend).
 An OLS line passes through the mean of its points, so the slope and the points fix the line.
-Points with L ≤ L0 cannot enter a log and are listed in the panel.
+Points with L ≤ L0 cannot enter a log: their count is in the legend, the list in the table.
 """
 
 from __future__ import annotations
@@ -42,12 +42,12 @@ def plot_trend2(table: pd.DataFrame, trend: pd.DataFrame | None = None, *, d_uni
     fig, axes = style.panels(len(points), ncols=N_PANELS, height=2.3, sharey=True)
     palette = style.n0_palette(table["n0"].unique())
     for ax, tokens in zip(axes, points):
-        excluded = []
+        excluded = 0
         at = table[np.isclose(table["tokens"], tokens)]
         for (n0, model), g in at.groupby(["n0", "model"], sort=True):
             g = g.sort_values("rho")
             ok = g[g["loss"] > g["l0"]]
-            excluded += [f"{model} ρ={r:.3f}" for r in g.loc[g["loss"] <= g["l0"], "rho"]]
+            excluded += int((g["loss"] <= g["l0"]).sum())
             color = palette[n0]
             row = _trend_row(trend, model, tokens)
             label = model
@@ -64,11 +64,10 @@ def plot_trend2(table: pd.DataFrame, trend: pd.DataFrame | None = None, *, d_uni
         ax.set_yscale("log")
         ax.set_title(f"D = {style.fmt_count(tokens)} tokens")
         style.plain_log_ticks(ax, "x")
-        style.plain_log_ticks(ax, "y")
+        style.plain_log_ticks(ax, "y", mantissas=(1, 2, 5))  # y spans more decades than ρ
+        if excluded:  # listed in the legend (never over the data) and in table trend2_rho
+            ax.plot([], [], " ", label=f"not shown (L ≤ L0): {excluded} point(s)")
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), fontsize=6, handlelength=1)
-        if excluded:
-            ax.text(0.97, 0.03, "L ≤ L0, not shown:\n" + "\n".join(excluded),
-                    transform=ax.transAxes, ha="right", va="bottom", fontsize=6)
     axes[0].set_ylabel("L − L0 (nats/token)")
     fig.supxlabel("pruning rate ρ (fraction of parameters removed); legend: slope with its CI",
                   fontsize=8)

@@ -4,7 +4,8 @@
 #   tests/slurm/run_local_slurm.sh WORKDIR
 #
 # Installs Debian's slurmctld, slurmd and munge (root + apt-get; engineering-notes §4.2), starts
-# them without systemd on a private slurm.conf (SLURM_CONF; /etc/slurm is left alone), runs
+# them without systemd on a slurm.conf in WORKDIR (linked from /etc/slurm, where srun inside
+# jobs looks: SLURM_CONF is not passed to job steps; a previous file is restored), runs
 # tests/configs/smoke.yaml locally in WORKDIR/local and through `--profile profiles/slurm` in
 # WORKDIR/slurm, and stops the daemons it started. tests/test_slurm.py checks the results.
 # Exit status 77: a SLURM controller is already running here (not ours to reconfigure).
@@ -16,11 +17,14 @@ export PATH="$(dirname "$PY"):$PATH" DEBIAN_FRONTEND=noninteractive
 SMOKE=$ROOT/tests/configs/smoke.yaml
 STARTED=()  # pid files of the daemons this script started, stopped on exit
 
+ETC=/etc/slurm/slurm.conf
 stop() {
   for pidfile in "${STARTED[@]}"; do
     [ -s "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
     sleep 1
   done
+  if [ -L "$ETC" ]; then rm -f "$ETC"; fi
+  if [ -e "$ETC.p2law-saved" ]; then mv "$ETC.p2law-saved" "$ETC"; fi
 }
 trap stop EXIT
 
@@ -29,8 +33,8 @@ if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then
   apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null \
     || { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null; }
 fi
-if [ -s /run/slurmctld.pid ] && kill -0 "$(cat /run/slurmctld.pid)" 2>/dev/null; then
-  echo "a slurmctld is already running: not touching it" >&2; exit 77
+if (exec 3<>/dev/tcp/127.0.0.1/6817) 2>/dev/null; then  # SlurmctldPort
+  echo "a slurmctld is already listening on port 6817: not touching it" >&2; exit 77
 fi
 
 # munge authenticates slurmctld <-> slurmd; reuse a running munged, else start one.
@@ -42,7 +46,10 @@ fi
 
 NODE=$(hostname -s); CPUS=$(nproc); MEM=$(( $(free -m | awk '/^Mem:/{print $2}') * 85 / 100 ))
 CLUSTER=$WORK/cluster; rm -rf "$CLUSTER"; mkdir -p "$CLUSTER"/{state,spool,log}
-export SLURM_CONF=$CLUSTER/slurm.conf  # read by the daemons, sbatch/squeue and the jobs
+export SLURM_CONF=$CLUSTER/slurm.conf
+mkdir -p /etc/slurm
+if [ -e "$ETC" ] && [ ! -L "$ETC" ]; then mv "$ETC" "$ETC.p2law-saved"; fi
+ln -sfn "$SLURM_CONF" "$ETC"
 # MinJobAge 300 >= 3 x slurm-init-seconds-before-status-checks (5 in profiles/slurm): squeue
 # still lists finished jobs when Snakemake polls, so no accounting database is needed.
 cat > "$SLURM_CONF" <<CONF
@@ -78,9 +85,11 @@ for _ in $(seq 1 60); do sinfo -h -o %T 2>/dev/null | grep -q idle && break; sle
 sinfo -h -o %T | grep -q idle || { echo "node never became idle" >&2; exit 1; }
 start=$(date +%s)
 
-# Reference: the same config run locally (runs one after the other: the same run ids would
-# otherwise share DeepSpeed rendezvous ports).
+# Reference: the same config run locally (brought up to date if WORKDIR/local exists), then
+# the SLURM run from scratch. One after the other: the same run ids would otherwise share
+# DeepSpeed rendezvous ports.
 cd "$ROOT"
+rm -rf "$WORK/slurm"
 "$PY" -m snakemake --cores 2 --configfile "$SMOKE" --directory "$WORK/local" > "$WORK/local.log" 2>&1
 "$PY" -m snakemake --profile profiles/slurm --configfile "$SMOKE" --directory "$WORK/slurm" \
   > "$WORK/slurm.log" 2>&1
