@@ -17,8 +17,7 @@ TABLES = ("eval_loss.csv", "pruning.csv", "curve_checks.csv")
 
 
 def _skip_reason():
-    # Opt-in for now: the run takes ~10 min on 2 cores (two smoke DAGs) and its allocation
-    # check still fails for the first jobs; `make test-slurm` runs it. See the issue 7 note.
+    # Opt-in: ~10-12 min on 2 cores (two smoke DAGs, 25 sbatch jobs); `make test-slurm`.
     if not os.environ.get("P2LAW_SLURM_TEST"):
         return "opt-in: set P2LAW_SLURM_TEST=1 (or run `make test-slurm`)"
     if sys.platform != "linux" or os.geteuid() != 0:
