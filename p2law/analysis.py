@@ -24,7 +24,7 @@ from p2law.law.bootstrap import bands, run_bootstrap
 from p2law.law.fit import SCHEMA, Fit
 from p2law.law.inputs import curve_codes, prepare
 from p2law.law.metrics import all_metrics
-from p2law.law.splits import SPLITS, split_higher_rho, split_larger_d, split_larger_n0
+from p2law.law.splits import split_parts as library_split_parts
 
 
 def select(table: pd.DataFrame, family: str, method: str) -> pd.DataFrame:
@@ -41,14 +41,7 @@ def add_bootstrap(fit: Fit, rows: pd.DataFrame, n_boot: int, seed: int, level: f
 
 def split_parts(rows: pd.DataFrame, split: str, d_fraction: float):
     """(train, held-out) of one split, on the post-training points (D > 0), as the library does."""
-    post = rows[rows["tokens"] > 0]
-    if split == "larger_D":
-        return split_larger_d(post, d_fraction)
-    if split == "larger_N0":
-        return split_larger_n0(post)
-    if split == "higher_rho":
-        return split_higher_rho(post)
-    raise LawInputError(f"unknown split {split!r}; known: {SPLITS}")
+    return library_split_parts(split, rows[rows["tokens"] > 0], d_fraction)
 
 
 def fit_split(rows: pd.DataFrame, split: str, law: str, d_fraction: float, **fit_kw) -> dict:

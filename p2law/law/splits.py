@@ -53,7 +53,8 @@ def split_higher_rho(df: pd.DataFrame):
     return df[df.rho < top], df[df.rho == top]
 
 
-def _split(name, df, d_fraction):
+def split_parts(name, df, d_fraction):
+    """(train, held-out) parts of one generalization split of `df`."""
     if name == "larger_D":
         return split_larger_d(df, d_fraction)
     if name == "larger_N0":
@@ -79,7 +80,7 @@ def generalization_table(df: pd.DataFrame, laws, splits=SPLITS, d_fraction=0.6, 
         base = dict(zip(group_by, key if isinstance(key, tuple) else (key,)))
         for split in splits:
             try:
-                train, test = _split(split, part[part.tokens > 0], d_fraction)
+                train, test = split_parts(split, part[part.tokens > 0], d_fraction)
             except LawInputError as e:
                 rows.append({**base, "split": split, "law": None, "status": "not applicable", "note": str(e)})
                 continue
