@@ -2,7 +2,6 @@
 
 import copy
 
-import numpy as np
 import pytest
 
 from p2law.analysis import budget_table, fit_split, load_split, save_json
@@ -14,18 +13,15 @@ from p2law.figures.generalization import plot_generalization
 from p2law.figures.trend1 import plot_trend1
 from p2law.figures.trend2 import plot_trend2
 from p2law.law import fit_law
-from p2law.law.synthetic import make_table
 from p2law.law.trends import rho_trend, speed_trend
 
-GRID = {"alpha": [0.5], "beta": [0.5, 1.0], "gamma": [-1.0, 0.0], "delta": [0.0, 0.5],
-        "N_C": [0.3], "D_C": [0.3], "E": [0.0]}
-FIT_KW = {"grid": GRID, "min_tokens": 1e4, "seed": 0, "bootstrap": 6}
+from _synthetic import FIT_KW, synthetic_table
+
 
 
 @pytest.fixture(scope="module")
 def table():
-    tokens = np.r_[0.0, np.logspace(4, 6, 8)]
-    df = make_table(rhos=(0.1, 0.2, 0.3), tokens=tokens, noise=0.002, curve_noise=0.002, seed=3)
+    df = synthetic_table()
     return df.assign(rate=df["rho"])
 
 

@@ -1,6 +1,5 @@
 """The analysis adapters give the law library's own answers, one fit or split per job."""
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -9,17 +8,14 @@ from p2law.analysis import (add_bootstrap, budget_table, diagnostics_table, fit_
 from p2law.law import fit_law
 from p2law.law.budget import data_budget
 from p2law.law.splits import generalization_table
-from p2law.law.synthetic import make_table
 
-GRID = {"alpha": [0.5], "beta": [0.5, 1.0], "gamma": [-1.0, 0.0], "delta": [0.0, 0.5],
-        "N_C": [0.3], "D_C": [0.3], "E": [0.0]}
-FIT_KW = {"grid": GRID, "min_tokens": 1e4, "seed": 0, "bootstrap": 6}
+from _synthetic import FIT_KW, synthetic_table
+
 
 
 @pytest.fixture(scope="module")
 def table():
-    tokens = np.r_[0.0, np.logspace(4, 6, 8)]
-    return make_table(rhos=(0.1, 0.2, 0.3), tokens=tokens, noise=0.002, curve_noise=0.002, seed=3)
+    return synthetic_table()
 
 
 def test_add_bootstrap_equals_fitting_with_bootstrap(table):
