@@ -1,24 +1,27 @@
 """`p2law` command line: fit, predict, budget, select, generalize, trends.
 
 Thin over p2law.law (the workflow calls the same functions). Bad input exits 2 with one clear
-message; a fit that did not converge is written (its JSON says so) and warned about, and exits 3
-only with --require-converged, so the caller decides.
+message; an unexpected error exits 1, also with one line (the traceback if P2LAW_DEBUG is set).
+A fit that did not converge is written (its JSON says so) and warned about, and exits 3 only
+with --require-converged, so the caller decides.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from p2law.atomic import atomic_path, write_text
 from p2law.law import LAWS, LawInputError, fit_law, load_fit
 from p2law.law.io import parse_grid, parse_vars, read_table
 
-EXIT_INPUT, EXIT_NOT_CONVERGED = 2, 3
+EXIT_INTERNAL, EXIT_INPUT, EXIT_NOT_CONVERGED = 1, 2, 3
+DEBUG_ENV = "P2LAW_DEBUG"  # set to see the traceback of an unexpected error
 
 
 def _units(p):
@@ -37,8 +40,8 @@ def _fit_kw(a) -> dict:
 
 
 def _write_csv(df: pd.DataFrame, path):
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    df.to_csv(path, index=False)
+    with atomic_path(path) as tmp:  # an interrupted command leaves no half-written output
+        df.to_csv(tmp, index=False)
 
 
 def cmd_fit(a) -> int:
@@ -81,7 +84,7 @@ def cmd_budget(a) -> int:
     res = data_budget(load_fit(a.fit), a.n0, a.rho, a.l0, a.epsilon, a.target_loss)
     text = json.dumps(res, indent=2, allow_nan=True)
     if a.output:
-        Path(a.output).write_text(text + "\n")
+        write_text(a.output, text + "\n")
     print(text)
     return 0
 
@@ -187,6 +190,15 @@ def main(argv=None) -> int:
     except LawInputError as e:
         print(f"p2law: error: {e}", file=sys.stderr)
         return EXIT_INPUT
+    except MemoryError:
+        print("p2law: error: out of memory (input too large for this machine)", file=sys.stderr)
+        return EXIT_INPUT
+    except Exception as e:  # a bug, not bad input: one line, the traceback on request
+        if os.environ.get(DEBUG_ENV):
+            raise
+        print(f"p2law: internal error: {type(e).__name__}: {e} (set {DEBUG_ENV}=1 for the "
+              "traceback)", file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

@@ -5,7 +5,6 @@ Every problem is reported with the key it concerns, before any job runs.
 
 from __future__ import annotations
 
-import zlib
 from pathlib import Path
 
 import yaml
@@ -25,9 +24,30 @@ def validate_schema(config: dict) -> None:
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:
-        err = errors[0]
-        key = "/".join(str(p) for p in err.absolute_path) or "(top level)"
-        raise ConfigError(f"config key '{key}': {err.message}")
+        key, message = _describe(errors[0])
+        raise ConfigError(f"config key '{key}': {message}")
+
+
+def _describe(err) -> tuple[str, str]:
+    """(key, reason) of a schema error, naming the offending key itself where there is one."""
+    import jsonschema
+
+    if err.validator == "oneOf" and err.context:  # the closest alternative's error, not a dump
+        by_alternative = {}
+        for sub in err.context:
+            by_alternative.setdefault(sub.schema_path[0], []).append(sub)
+        err = jsonschema.exceptions.best_match(min(by_alternative.values(), key=len))
+    path = [str(p) for p in err.absolute_path]
+    if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+        known = set(err.schema.get("properties", {}))
+        unknown = sorted(k for k in err.instance if k not in known)
+        if unknown and known:
+            return "/".join(path + [unknown[0]]), f"unknown key; allowed here: {sorted(known)}"
+    if err.validator == "required" and isinstance(err.instance, dict):
+        missing = [k for k in err.validator_value if k not in err.instance]
+        if missing:
+            return "/".join(path + [missing[0]]), "required key is missing"
+    return "/".join(path) or "(top level)", err.message
 
 
 def built_models(config: dict) -> dict[str, dict]:
@@ -91,10 +111,18 @@ def check(config: dict) -> None:
         if spec["num_heads"] % spec["num_kv_heads"]:
             raise ConfigError(f"config key 'models/{name}/num_kv_heads': {spec['num_kv_heads']} "
                               f"does not divide num_heads {spec['num_heads']}")
+    _check_pretrain(config)
     _check_posttrain(config)
     _check_rates(config)
     _check_hub(config)
     _check_laws(config)
+
+
+def _check_pretrain(config: dict) -> None:
+    pre = config.get("pretrain", {})
+    if pre.get("decay_epochs", 0) > pre.get("epochs", 0):
+        raise ConfigError(f"config key 'pretrain/decay_epochs': {pre['decay_epochs']} exceeds "
+                          f"epochs ({pre['epochs']}): the cosine would never reach its floor")
 
 
 def _check_posttrain(config: dict) -> None:
@@ -128,13 +156,23 @@ def _check_rates(config: dict) -> None:
     from p2law.prune import PruneError, check_rate
 
     for method, spec in config["pruning"]["methods"].items():
+        labels = [rate_label(rate) for rate in spec["rates"]]
+        if len(set(labels)) < len(labels):  # two runs would share one output folder
+            raise ConfigError(f"config key 'pruning/methods/{method}/rates': {spec['rates']} "
+                              f"give duplicate run names rho~{labels}")
         for name in built_models(config):
             for rate in spec["rates"]:
                 try:
                     check_rate(hf_config(config, name), method, rate,
                                criterion=spec.get("criterion"), model_name=name)
                 except PruneError as err:
-                    raise ConfigError(f"config key 'pruning/methods/{method}/rates': {err}") from None
+                    raise ConfigError(f"config key 'pruning/methods/{method}/"
+                                      f"{_prune_key(err)}': {err}") from None
+
+
+def _prune_key(err) -> str:
+    """The method's key a pruning error is about: its criterion, else its rates."""
+    return "criterion" if "criterion" in str(err) else "rates"
 
 
 def _local_hf_config(checkpoint: str):
@@ -175,7 +213,8 @@ def _check_hub(config: dict) -> None:
                 try:
                     check_rate(hf, method, rate, criterion=mspec.get("criterion"), model_name=name)
                 except PruneError as err:
-                    raise ConfigError(f"config key 'pruning/methods/{method}/rates': {err}") from None
+                    raise ConfigError(f"config key 'pruning/methods/{method}/"
+                                      f"{_prune_key(err)}': {err}") from None
 
 
 def _check_laws(config: dict) -> None:
@@ -187,11 +226,38 @@ def _check_laws(config: dict) -> None:
     if unknown:
         raise ConfigError(f"config key 'fit/laws': unknown law(s) {unknown}; "
                           f"known: {sorted(LAWS)}")
+    if config["analysis"]["law"] not in LAWS:  # its fit job would fail only after training
+        raise ConfigError(f"config key 'analysis/law': unknown law {config['analysis']['law']!r}; "
+                          f"known: {sorted(LAWS)}")
 
 
-def master_port(run_id: str) -> int:
-    """A distinct, stable launcher port per run, so concurrent jobs never collide."""
-    return 29500 + zlib.crc32(run_id.encode()) % 20000
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML loader that refuses a key given twice (PyYAML and Snakemake keep the last one)."""
+
+
+def _unique_mapping(loader, node, deep=False):
+    seen = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise ConfigError(f"config key '{key}': given twice in one mapping (line "
+                              f"{key_node.start_mark.line + 1}); the first would be ignored")
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
+
+
+def check_files(paths) -> None:
+    """Refuse config files that name a key twice (e.g. two models of one name)."""
+    for path in paths:
+        if Path(path).suffix in (".yaml", ".yml") and Path(path).is_file():
+            try:
+                yaml.load(Path(path).read_text(), Loader=_UniqueKeyLoader)
+            except ConfigError as err:
+                raise ConfigError(f"{path}: {err}") from None
 
 
 def rate_label(rate: float) -> str:

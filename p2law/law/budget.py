@@ -83,6 +83,9 @@ def data_budget(fit, n0: float, rho: float, l0: float, epsilon: float | None = N
     for name, v in (("n0", n0), ("rho", rho), ("l0", l0), ("epsilon", epsilon)):
         if v is not None and not (np.isfinite(v) and v > 0):
             raise LawInputError(f"{name} must be a positive number, got {v}")
+    if rho >= 1:
+        raise LawInputError(f"rho is the fraction of parameters removed: must be below 1, "
+                            f"got {rho}")
     d_star, d_target = _values(fit, fit.theta, n0, rho, l0, epsilon, target_loss)
     out = {"law": fit.law, "n0": n0, "rho": rho, "l0": l0, "epsilon": epsilon,
            "epsilon_unit": asd_unit(fit.d_unit),

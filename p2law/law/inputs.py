@@ -83,6 +83,10 @@ def extract(df, form, n0_unit, d_unit, columns=None, problems=None):
             vals = _numeric(df, col, problems)
             if var != "D":  # D = 0 is the just-pruned point, filtered by the caller
                 _require_positive(var, col, vals, df.index, problems)
+            if var == "rho":  # the fraction removed: 1 or more leaves no model to post-train
+                for i in np.flatnonzero(np.isfinite(vals) & (vals >= 1))[:_MAX_LISTED]:
+                    problems.append(f"row {df.index[i]}, column {col!r}: rho (fraction of "
+                                    f"parameters removed) must be < 1, got {vals[i]}")
         scale = {"n": n0_unit, "d": d_unit, None: 1.0}[VARIABLE_KIND[var]]
         X[var] = vals / scale
     return X

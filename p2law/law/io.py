@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -10,17 +11,29 @@ import pandas as pd
 from .errors import LawInputError
 
 
+# A tidy table of a whole paper-scale grid is a few MB; far larger input is a wrong file, and
+# refusing it up front beats a machine swapping. The environment variable raises the limit.
+MAX_TABLE_BYTES = 1 << 30
+MAX_BYTES_ENV = "P2LAW_MAX_TABLE_BYTES"
+
+
 def read_table(path, family: str | None = None, method: str | None = None) -> pd.DataFrame:
     """Read a tidy CSV, optionally keeping one family and/or method."""
     p = Path(path)
     if not p.is_file():
         raise LawInputError(f"no such file: {path}")
+    limit = int(os.environ.get(MAX_BYTES_ENV) or MAX_TABLE_BYTES)
+    if p.stat().st_size > limit:
+        raise LawInputError(f"{path}: {p.stat().st_size} bytes is above the {limit}-byte limit "
+                            f"for a table (set {MAX_BYTES_ENV} to raise it)")
     try:
         df = pd.read_csv(p)
     except pd.errors.EmptyDataError:
         raise LawInputError(f"{path}: empty file (no header, no rows)") from None
     except pd.errors.ParserError as e:
         raise LawInputError(f"{path}: not a readable CSV: {e}") from None
+    except UnicodeDecodeError as e:
+        raise LawInputError(f"{path}: not UTF-8 text, so not a CSV table: {e}") from None
     if df.empty:
         raise LawInputError(f"{path}: header only, no data rows")
     for col, value in (("family", family), ("method", method)):

@@ -17,6 +17,7 @@ import pandas as pd
 import statsmodels.formula.api as smf
 
 from .errors import LawInputError
+from .inputs import _numeric, _raise, _require_positive
 from .metrics import asd_unit
 
 REQUIRED = ("family", "model", "method", "rho", "l0", "tokens", "loss", "n0")
@@ -26,6 +27,15 @@ def _check(df):
     missing = [c for c in REQUIRED if c not in df.columns]
     if missing:
         raise LawInputError(f"trend analysis needs columns {missing}")
+    # statsmodels would fail on text or drop NaN rows silently: name the bad cells instead
+    problems = []
+    values = {col: _numeric(df, col, problems) for col in ("n0", "rho", "l0", "tokens", "loss")}
+    for col in ("n0", "rho", "l0", "loss"):
+        _require_positive(col, col, values[col], df.index, problems)
+    for i in np.flatnonzero(values["tokens"] < 0)[:8]:
+        problems.append(f"row {df.index[i]}, column 'tokens': must be >= 0, "
+                        f"got {values['tokens'][i]}")
+    _raise(problems)
 
 
 def _excluded(g) -> str:

@@ -27,6 +27,8 @@ def parse_args(argv=None):
     parser.add_argument("--curve", required=True, help="output CSV: step, tokens, loss")
     parser.add_argument("--summary", required=True, help="output JSON: throughput, memory, ...")
     parser.add_argument("--save-model", help="also save the post-trained HF checkpoint here")
+    parser.add_argument("--run-spec", help="JSON: the config settings that define this run "
+                        "(p2law.provenance.run_spec); hashed into the summary's provenance")
     parser.add_argument("--local_rank", type=int, default=0, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -60,6 +62,13 @@ def main(argv=None) -> int:
     if args.save_model:
         run.save_model(args.save_model)
     if run.rank == 0:
+        from p2law.provenance import record
+
+        # without a run spec (a run started by hand) the post-training settings define it
+        spec = {"posttrain": settings.fingerprint()}
+        if args.run_spec:
+            spec = json.loads(args.run_spec)
+        result["summary"]["provenance"] = record(spec, settings.seed)
         write_outputs(result, args.curve, args.summary)
     run.finish()
     return 0

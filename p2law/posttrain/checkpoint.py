@@ -50,10 +50,31 @@ def check_fingerprint(scratch: Path, fingerprint: dict, run_id: str) -> None:
             f"{', '.join(diff)}; delete the folder to start again")
 
 
+def check_files(scratch: Path) -> None:
+    """Raise, naming the file, if the checkpoint `latest` names is missing or truncated.
+
+    A file damaged after it was written (disk full, a copy cut short) would otherwise fail
+    inside torch.load with a message naming no file, or be loaded in part.
+    """
+    from p2law.integrity import CorruptFileError, check_torch_file
+
+    tag = (scratch / "latest").read_text().strip()
+    files = sorted((scratch / tag).glob("*.pt")) if tag else []
+    if not files:
+        raise CorruptFileError(f"{scratch / 'latest'} names checkpoint {tag!r}, which has no "
+                               f"files: delete {scratch} to restart")
+    for path in files:
+        try:
+            check_torch_file(path)
+        except CorruptFileError as err:
+            raise CorruptFileError(f"{err}; delete {scratch} to restart") from None
+
+
 def resume(engine, scratch: Path) -> dict:
     """Load the newest checkpoint in `scratch`, if any; returns its step and curve so far."""
     if not (scratch / "latest").exists():
         return {"step": 0, "rows": []}
+    check_files(scratch)
     path, client = engine.load_checkpoint(str(scratch))
     if path is None or not client or "step" not in client:
         raise RuntimeError(
