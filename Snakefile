@@ -24,10 +24,13 @@ localrules:
     table_budget,
     table_trends,
     table_pruning,
+    table_models,
     figure_curves,
     figure_trend1,
     figure_trend2,
     figure_fitquality,
+    figure_slopes,
+    figure_candidates,
     figure_generalization,
     figure_budget,
 

@@ -66,9 +66,9 @@ def fit_split(rows: pd.DataFrame, split: str, law: str, d_fraction: float, **fit
 
 
 def save_json(record: dict, path) -> None:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(record, indent=2, allow_nan=True, default=_plain)
-    Path(path).write_text(text + "\n")
+    from p2law.atomic import write_text  # a killed job leaves no JSON that looks done
+
+    write_text(path, json.dumps(record, indent=2, allow_nan=True, default=_plain) + "\n")
 
 
 def _plain(value):

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import html
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from p2law import atomic
 from p2law.tables import write_csv
 
 DIGITS = 4
@@ -121,4 +121,4 @@ def write_table(df: pd.DataFrame, outputs, *, columns: dict[str, str] | None = N
     shown = display(df, columns)
     for key, text in (("md", to_markdown(shown, caption)), ("tex", to_latex(shown, caption, label)),
                       ("html", to_html(shown, caption))):
-        Path(get(key)).write_text(text)
+        atomic.write_text(get(key), text)  # a killed job leaves no table that looks done

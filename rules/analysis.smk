@@ -9,13 +9,15 @@
 rule bootstrap:
     input:
         table=f"{config['tables_dir']}/eval_loss.csv",
-        fit=rules.fit.output.fit,
+        fits=rules.fit.output.fits,
     output:
-        fit="results/bootstrap/{family}/{method}/{law}.json",
+        fits=expand(
+            "results/bootstrap/{{family}}/{{method}}/{law}.json", law=fitted_laws()
+        ),
     log:
-        "logs/bootstrap/{family}/{method}/{law}.log",
+        "logs/bootstrap/{family}/{method}.log",
     benchmark:
-        "results/benchmarks/bootstrap/{family}/{method}/{law}.tsv"
+        "results/benchmarks/bootstrap/{family}/{method}.tsv"
     conda:
         "../envs/analysis.yaml"
     threads: 1
@@ -30,17 +32,20 @@ rule bootstrap:
         "../scripts/analysis_bootstrap.py"
 
 
+# One job per family x method: every held-out split x law (split_keys() order).
 rule split_fit:
     input:
         table=f"{config['tables_dir']}/eval_loss.csv",
     output:
-        fit="results/splits/{family}/{method}/{holdout}/{law}.json",
+        fits=expand(
+            "results/splits/{{family}}/{{method}}/{holdout}/{law}.json",
+            holdout=["larger_D", "larger_N0", "higher_rho"],
+            law=fitted_laws(),
+        ),
     log:
-        "logs/split_fit/{family}/{method}/{holdout}/{law}.log",
+        "logs/split_fit/{family}/{method}.log",
     benchmark:
-        "results/benchmarks/split_fit/{family}/{method}/{holdout}/{law}.tsv"
-    wildcard_constraints:
-        holdout="larger_D|larger_N0|higher_rho",
+        "results/benchmarks/split_fit/{family}/{method}.tsv"
     conda:
         "../envs/analysis.yaml"
     threads: 1
@@ -48,6 +53,11 @@ rule split_fit:
         mem_mb=2000,
         runtime=30,
     params:
+        splits=[
+            (holdout, law)
+            for holdout in ["larger_D", "larger_N0", "higher_rho"]
+            for law in fitted_laws()
+        ],
         units=config["units"],
         huber_delta=config["fit"]["huber_delta"],
         min_tokens=config["fit"]["min_tokens"],
@@ -175,12 +185,10 @@ rule table_fits:
 rule table_budget:
     input:
         table=f"{config['tables_dir']}/eval_loss.csv",
-        fits=expand(
-            analysis_law_file(rules.bootstrap.output.fit),
-            zip,
-            family=[f for f, _ in family_methods()],
-            method=[m for _, m in family_methods()],
-        ),
+        fits=[
+            f"results/bootstrap/{f}/{m}/{config['analysis']['law']}.json"
+            for f, m in family_methods()
+        ],
     output:
         csv="results/report_tables/budget.csv",
         md="results/report_tables/budget.md",
@@ -293,3 +301,35 @@ rule table_pruning:
         runtime=5,
     script:
         "../scripts/table_pruning.py"
+
+
+rule table_models:
+    input:
+        models=models_csv,
+    output:
+        csv="results/report_tables/models.csv",
+        md="results/report_tables/models.md",
+        tex="results/report_tables/models.tex",
+        html=report(
+            "results/report_tables/models.html",
+            caption="../report/table_models.rst",
+            category="6 Tables",
+            labels={
+                "table": "T1 base models",
+                "family": "all",
+                "method": "all",
+                "rate": "all",
+            },
+        ),
+    log:
+        "logs/table_models.log",
+    benchmark:
+        "results/benchmarks/table_models.tsv"
+    conda:
+        "../envs/analysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/table_models.py"

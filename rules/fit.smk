@@ -1,15 +1,17 @@
-# Law fits: one per family x method x law, on the eval-loss table in config["tables_dir"].
+# Law fits on the eval-loss table in config["tables_dir"]: one job per family x method fits
+# every law (fit/laws plus analysis/law), one JSON each, so a job's start-up (Python, pandas,
+# scipy) is paid once per family x method, not once per law.
 
 
 rule fit:
     input:
         table=f"{config['tables_dir']}/eval_loss.csv",
     output:
-        fit="results/fits/{family}/{method}/{law}.json",
+        fits=expand("results/fits/{{family}}/{{method}}/{law}.json", law=fitted_laws()),
     log:
-        "logs/fit/{family}/{method}/{law}.log",
+        "logs/fit/{family}/{method}.log",
     benchmark:
-        "results/benchmarks/fit/{family}/{method}/{law}.tsv"
+        "results/benchmarks/fit/{family}/{method}.tsv"
     conda:
         "../envs/analysis.yaml"
     threads: 1
@@ -17,6 +19,7 @@ rule fit:
         mem_mb=2000,
         runtime=30,
     params:
+        laws=fitted_laws(),
         units=config["units"],
         huber_delta=config["fit"]["huber_delta"],
         min_tokens=config["fit"]["min_tokens"],

@@ -1,4 +1,5 @@
-# The seam between training and analysis: per-run outputs merged into tidy tables.
+# The seam between training and analysis: per-run outputs merged into tidy tables, and the
+# base models' table (T1), so a committed tables folder rebuilds everything without checkpoints.
 
 
 rule table:
@@ -8,6 +9,7 @@ rule table:
         eval_loss="results/tables/eval_loss.csv",
         pruning="results/tables/pruning.csv",
         checks="results/tables/curve_checks.csv",
+        models="results/tables/models.csv",
     log:
         "logs/table.log",
     benchmark:
@@ -23,6 +25,7 @@ rule table:
             {"model": m, "family": config["models"][m]["family"], "rate": r}
             for m, _, r in runs()
         ],
+        models=[{"model": m, "family": config["models"][m]["family"]} for m in MODELS],
         seed=config["seed"],
     script:
         "../scripts/table.py"

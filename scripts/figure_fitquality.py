@@ -1,17 +1,24 @@
-"""Rule figure_fitquality: predicted against observed loss, one panel per fitted law."""
+"""Rule figure_fitquality: predicted against observed loss, one panel per fitted law; one figure
+per family x method."""
+
 from _log import to_log
 
 to_log(snakemake.log[0])
 
 import pandas as pd
+from _pairs import pairs, per_pair, title
 
 from p2law.analysis import select
 from p2law.figures import style
 from p2law.figures.fitquality import plot_fitquality
 from p2law.law import load_fit
 
-wildcards = snakemake.wildcards
-rows = select(pd.read_csv(snakemake.input.table), wildcards.family, wildcards.method)
-fits = [load_fit(path) for path in snakemake.input.fits]
-figure = plot_fitquality(rows, fits, title=f"{wildcards.family} / {wildcards.method} pruning: fit quality")
-style.save(figure, snakemake.output.png)
+table = pd.read_csv(snakemake.input.table)
+fits = per_pair(snakemake.input.fits, pairs(snakemake))
+for pair, png in zip(pairs(snakemake), snakemake.output.png):
+    figure = plot_fitquality(
+        select(table, *pair),
+        [load_fit(path) for path in fits[pair]],
+        title=title(pair, "fit quality"),
+    )
+    style.save(figure, png)

@@ -1,12 +1,15 @@
-"""Rule table: every run's curve, pruning report and L0 merged into the tidy tables."""
+"""Rule table: every run's curve, pruning report and L0 merged into the tidy tables, and every
+base model's config, size and L0 into models.csv (table T1)."""
 from _log import to_log
 
 to_log(snakemake.log[0])
 
+from pathlib import Path
+
 import pandas as pd
 
 from p2law.checks import curve_checks
-from p2law.tables import pruning_row, run_rows, sort_eval_loss, write_csv
+from p2law.tables import model_row, models_table, pruning_row, run_rows, sort_eval_loss, write_csv
 
 inputs = snakemake.input
 frames, pruning = [], []
@@ -19,6 +22,11 @@ for run, curve, prune, l0 in zip(
 eval_loss = sort_eval_loss(pd.concat(frames, ignore_index=True))
 write_csv(eval_loss, snakemake.output.eval_loss)
 write_csv(pd.DataFrame(pruning), snakemake.output.pruning)
+models = [
+    model_row(**base, config_json=Path(train).parent / "config.json", l0_json=l0, train_json=train)
+    for base, train, l0 in zip(snakemake.params.models, inputs.base_trains, inputs.base_l0s, strict=True)
+]
+write_csv(models_table(models), snakemake.output.models)
 checks = curve_checks(eval_loss)
 write_csv(checks, snakemake.output.checks)
 print(f"{len(eval_loss)} points from {len(frames)} runs")

@@ -13,9 +13,10 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 TABLES = ROOT / "resources" / "embedded_tables"
 ANALYSIS_RULES = {"fit", "bootstrap", "split_fit", "figures"}  # plus table_* and figure_*
-FIGURES = ("curves", "trend1", "trend2", "fitquality", "generalization", "budget")
-TABLES_OUT = ("selection", "generalization", "params", "diagnostics", "budget", "trend1_speed",
-              "trend2_rho", "pruning")
+FIGURES = ("curves", "trend1", "trend2", "fitquality", "slopes", "candidates", "generalization",
+           "budget")
+TABLES_OUT = ("models", "selection", "generalization", "params", "diagnostics", "budget",
+              "trend1_speed", "trend2_rho", "pruning")
 
 
 def snakemake(*args, cwd=ROOT, timeout=900):
@@ -73,7 +74,9 @@ def test_plan_has_only_analysis_jobs(figures_only):
     assert not training, f"training jobs planned by the figures-only target: {training}"
     for rule in ("base_model", "prune", "posttrain", "table"):
         assert rule not in jobs
-    assert jobs["fit"] == len(family_methods()) * len(config()["fit"]["laws"])
+    # one job per family x method fits every law; one job per figure or table draws every pair
+    assert jobs["fit"] == jobs["bootstrap"] == jobs["split_fit"] == len(family_methods())
+    assert all(n == 1 for rule, n in jobs.items() if rule.startswith(("table_", "figure_")))
 
 
 def test_every_figure_and_table_is_built(figures_only):

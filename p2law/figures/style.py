@@ -88,9 +88,30 @@ def save(figure, png_path: str | Path) -> None:
     """Write the PNG and a PDF beside it."""
     png_path = Path(png_path)
     png_path.parent.mkdir(parents=True, exist_ok=True)
+    _drop_blank_minor_ticks(figure)
     figure.savefig(png_path)
+    # Drawing the PNG solved the constrained layout: the PDF keeps it rather than solving it
+    # again (a full extra draw), so both files also have the same layout.
+    figure.set_layout_engine("none")
     figure.savefig(png_path.with_suffix(".pdf"))
     plt.close(figure)
+
+
+def _drop_blank_minor_ticks(figure) -> None:
+    """Remove minor ticks that show nothing: this style draws no tick marks and grids major ticks
+    only, so a minor tick with blank labels (log axes here) is invisible, yet each one costs text
+    layout at every draw (~20 % of a figure's drawing time)."""
+    import matplotlib.ticker as mticker
+
+    rc = plt.rcParams
+    if rc["axes.grid.which"] != "major" or any(
+        rc[key] for key in ("xtick.bottom", "xtick.top", "ytick.left", "ytick.right")
+    ):
+        return
+    for ax in figure.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            if isinstance(axis.get_minor_formatter(), mticker.NullFormatter):
+                axis.set_minor_locator(mticker.NullLocator())
 
 
 def fmt_count(n: float) -> str:

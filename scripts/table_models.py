@@ -1,0 +1,32 @@
+"""Rule table_models: table T1, the base models (architecture, sizes, L0) from models.csv."""
+
+from _log import to_log
+
+to_log(snakemake.log[0])
+
+from p2law.report_tables import write_table
+from p2law.tables import read_models
+
+table = read_models(snakemake.input.models)
+write_table(
+    table,
+    snakemake.output,
+    columns={
+        "family": "family",
+        "model": "model",
+        "n0": "N0",
+        "n0_nonemb": "N0 non-emb.",
+        "layers": "layers",
+        "hidden": "hidden",
+        "heads_kv": "heads/kv",
+        "vocab": "vocab",
+        "tied": "tied",
+        "l0": "L0 (nats/token)",
+    },
+    label="tab:models",
+    caption="Base models: total parameters N0 (tied embeddings counted once) and "
+    "non-embedding parameters, layers, hidden size, attention heads / key-value heads, "
+    "vocabulary, tied input/output embeddings, and the unpruned eval loss L0 on the "
+    "fixed eval set.",
+)
+print(table.to_string())
