@@ -10,13 +10,14 @@ import argparse
 import json
 import os
 import sys
-from pathlib import Path
 
 import torch
 
+from p2law import atomic
 from p2law.data import load_tokenizer, load_tokens, sequences
 from p2law.models import build_config, build_model, count_parameters, load_model, save_model
 from p2law.pretrain import PretrainSettings, pretrain
+from p2law.provenance import record
 
 
 def build_and_pretrain(spec: dict, settings: PretrainSettings, seq_len: int, tokenizer_dir: str,
@@ -52,6 +53,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     spec = json.loads(args.spec)
+    # what defines this base model (p2law.provenance.STAGES["base"] has the config's view)
+    defining = {"model": spec, "pretrain": json.loads(args.pretrain) if args.pretrain else None,
+                "seq_len": args.seq_len, "seed": args.seed}
     if "checkpoint" in spec:  # paper profile: a hub id or local directory, not trained here
         model = load_model(spec["checkpoint"])
         report = {"source": spec["checkpoint"]}
@@ -62,10 +66,9 @@ def main(argv=None) -> int:
         model, report = build_and_pretrain(spec, settings, args.seq_len, args.tokenizer,
                                            args.train_tokens, args.valid_tokens, valid_sequences)
     save_model(model, args.out)
-    report.update(family=spec["family"], params=count_parameters(model))
-    tmp = Path(f"{args.report}.tmp")
-    tmp.write_text(json.dumps(report, indent=2))
-    tmp.replace(args.report)
+    report.update(family=spec["family"], params=count_parameters(model),
+                  provenance=record(defining, args.seed))
+    atomic.write_text(args.report, json.dumps(report, indent=2))
     print(json.dumps(report), flush=True)
     return 0
 

@@ -139,6 +139,23 @@ def load_tokens(path: str | Path) -> np.ndarray:
     return np.memmap(path, dtype=dtype, mode="r")
 
 
+def sequence_view(tokens: np.ndarray, seq_len: int) -> np.ndarray:
+    """[n, seq_len] windows as a view of the (memory-mapped) token file, in its own dtype.
+
+    For training shards: a paper-profile shard holds ~1B tokens, which as int64 would take
+    8 GB of RAM per rank; callers cast only the rows they use (`as_ids`).
+    """
+    n = tokens.size // seq_len
+    if n == 0:
+        raise ValueError(f"{tokens.size} tokens are fewer than one sequence of {seq_len}")
+    return tokens[: n * seq_len].reshape(n, seq_len)
+
+
+def as_ids(rows: np.ndarray) -> np.ndarray:
+    """Token rows as the int64 ids embedding layers take."""
+    return np.asarray(rows, dtype=np.int64)
+
+
 def sequences(tokens: np.ndarray, seq_len: int, limit: int | None = None) -> np.ndarray:
     """Non-overlapping [n, seq_len] windows from the start of a token array (at most `limit`)."""
     n = tokens.size // seq_len

@@ -93,6 +93,11 @@ def build_model(config: PretrainedConfig, seed: int) -> PreTrainedModel:
     return model
 
 
+def compute_device() -> torch.device:
+    """Where pruning and evaluation run: the GPU when there is one (paper profile), else CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
 def count_parameters(model: torch.nn.Module) -> dict[str, int]:
     """Total (tied embeddings once; norms and biases included) and non-embedding counts."""
     total = sum(p.numel() for p in model.parameters())  # parameters() de-duplicates ties
@@ -104,13 +109,30 @@ def count_parameters(model: torch.nn.Module) -> dict[str, int]:
     return {"total": total, "embedding": embedding, "nonemb": total - embedding}
 
 
-def save_model(model: PreTrainedModel, directory: str | Path) -> None:
-    Path(directory).mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(directory, safe_serialization=True)
+def save_model(model: PreTrainedModel, directory: str | Path, also=None) -> None:
+    """Save an HF checkpoint atomically: model.safetensors (the declared output) comes last.
+
+    `also(folder)` writes extra files (2:4 masks) into the same staging folder, so they are
+    in place before the weights file that marks the checkpoint as done.
+    """
+    from p2law.atomic import staged_dir
+
+    with staged_dir(directory, last="model.safetensors") as tmp:
+        model.save_pretrained(tmp, safe_serialization=True)
+        if also is not None:
+            also(tmp)
 
 
 def load_model(directory: str | Path, dtype: torch.dtype = torch.float32) -> PreTrainedModel:
-    """Load a checkpoint directory (a local path or, in the paper profile, a hub id)."""
+    """Load a checkpoint directory (a local path or, in the paper profile, a hub id).
+
+    A local folder's weight files are checked first: a truncated file is refused with its
+    name instead of failing inside safetensors with a message that names none.
+    """
+    from p2law.integrity import check_model_dir
+
+    if Path(directory).is_dir():
+        check_model_dir(directory)
     model = AutoModelForCausalLM.from_pretrained(str(directory), dtype=dtype)
     family_of(model)  # refuse unsupported architectures early, with a clear message
     return model

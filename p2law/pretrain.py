@@ -32,12 +32,16 @@ class PretrainSettings:
     eval_every: int  # optimizer steps between held-out evaluations
     patience: int  # evaluations without improvement before stopping
     seed: int
+    # Epochs of cosine decay from lr to the floor; training then goes on at the floor until
+    # held-out loss stops improving (or `epochs` run out). None: decay over all `epochs`.
+    decay_epochs: float | None = None
 
 
-def cosine_lr(step: int, total: int, s: PretrainSettings) -> float:
+def cosine_lr(step: int, decay_steps: int, s: PretrainSettings) -> float:
+    """Linear warm-up, cosine from lr to the floor over `decay_steps`, then the floor."""
     if step < s.warmup_steps:
         return s.lr * (step + 1) / s.warmup_steps
-    progress = min(1.0, (step - s.warmup_steps) / max(1, total - s.warmup_steps))
+    progress = min(1.0, (step - s.warmup_steps) / max(1, decay_steps - s.warmup_steps))
     floor = s.lr * s.min_lr_fraction
     return floor + 0.5 * (s.lr - floor) * (1 + math.cos(math.pi * progress))
 
@@ -54,6 +58,7 @@ def pretrain(
     torch.manual_seed(s.seed)
     steps_per_epoch = len(train_ids) // s.batch_size
     total_steps = int(s.epochs * steps_per_epoch)
+    decay_steps = total_steps if s.decay_epochs is None else int(s.decay_epochs * steps_per_epoch)
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=s.lr, betas=(0.9, 0.95), weight_decay=s.weight_decay
     )
@@ -66,7 +71,7 @@ def pretrain(
         for first in range(0, steps_per_epoch * s.batch_size, s.batch_size):
             if step >= total_steps or stale >= s.patience:
                 break
-            lr = cosine_lr(step, total_steps, s)
+            lr = cosine_lr(step, decay_steps, s)
             for group in optimizer.param_groups:
                 group["lr"] = lr
             batch = torch.as_tensor(train_ids[order[first : first + s.batch_size]])
@@ -100,7 +105,7 @@ def pretrain(
         "tokens": tokens,
         "best_step": best["step"],
         "best_valid_loss": best["loss"],
-        "final_lr": cosine_lr(best["step"], total_steps, s),
+        "final_lr": cosine_lr(best["step"], decay_steps, s),
         "stopped_early": stale >= s.patience,
         "wall_s": time.time() - start,
     }

@@ -6,13 +6,18 @@ import re
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from p2law.config import ConfigError, check, hub_models, master_port, rate_label
-from p2law.config import tokenizer_source
+from p2law.config import ConfigError, check, hub_models, rate_label
+from p2law.config import check_files, tokenizer_source
 from p2law.hub_data import TOKEN_SUFFIX, slug
 
 # Conda envs install this checkout in their post-deploy scripts (envs/*.post-deploy.sh).
 os.environ.setdefault("P2LAW_ROOT", workflow.basedir)
 
+try:
+    # before anything reads it: a key given twice in a file, which YAML silently drops
+    check_files(workflow.configfiles)
+except ConfigError as err:
+    raise WorkflowError(f"invalid configuration: {err}") from None
 validate(config, schema="../schemas/config.schema.yaml")
 try:
     # what the schema cannot express: rates a model can reach, eval schedule, ...
@@ -105,10 +110,15 @@ def pretrain_args(wildcards, input):
 
 
 def table_inputs(wildcards):
+    """Per run: curve, pruning report, L0; per base model (table T1, models.csv): its
+    train.json and l0.json (config.json is written beside train.json by rule base_model).
+    """
     return {
         "curves": run_files(rules.posttrain.output.curve),
         "prunes": run_files(rules.prune.output.info),
         "l0s": [f"results/base/{m}/l0.json" for m, _, _ in runs()],
+        "base_trains": [f"results/base/{m}/train.json" for m in MODELS],
+        "base_l0s": [f"results/base/{m}/l0.json" for m in MODELS],
     }
 
 
@@ -174,14 +184,20 @@ def run_id(wildcards):
     return f"{wildcards.model}/{wildcards.method}/rho~{wildcards.rate}"
 
 
-def run_port(wildcards):
-    return master_port(run_id(wildcards))
-
-
 # ---- Analysis, figures and report targets (rules/analysis.smk, figures.smk, report.smk) ----
 
-FIGURES = ("curves", "trend1", "trend2", "fitquality", "generalization", "budget")
+FIGURES = (
+    "curves",
+    "trend1",
+    "trend2",
+    "fitquality",
+    "slopes",
+    "candidates",
+    "generalization",
+    "budget",
+)
 REPORT_TABLES = (
+    "models",
     "selection",
     "generalization",
     "params",
@@ -242,6 +258,23 @@ def paper_figure_targets():
         for family, method in family_methods()
         for ext in ("png", "pdf")
     ]
+
+
+def models_csv(wildcards):
+    """Table T1's input: models.csv in tables_dir. A tables folder from before T1 lacks it and
+    nothing here can make it; say so at planning time instead of a bare MissingInputException.
+    """
+    path = f"{config['tables_dir']}/models.csv"
+    made_here = os.path.normpath(config["tables_dir"]) == "results/tables"
+    if not made_here and not os.path.exists(path):
+        raise WorkflowError(
+            f"{path} is missing: table T1 (base models) is built from models.csv, which rule "
+            "'table' writes beside eval_loss.csv since T1 was added. This tables folder predates "
+            "it: rerun `snakemake table` where the base models' results/base/<model>/ "
+            "(config.json, l0.json, train.json) exist, or add models.csv by hand with the "
+            "columns of p2law.tables.MODELS_COLUMNS."
+        )
+    return path
 
 
 def figures_only_targets():

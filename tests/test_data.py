@@ -65,3 +65,17 @@ def test_sequences_are_non_overlapping_windows():
     assert windows[1, 0] == 16 and windows.dtype == np.int64
     with pytest.raises(ValueError, match="fewer than one sequence"):
         sequences(tokens[:10], 16)
+
+
+def test_sequence_view_is_a_lazy_view_and_as_ids_casts_only_used_rows(tmp_path):
+    from p2law.data import as_ids, sequence_view
+
+    path = tmp_path / "t.bin"
+    np.arange(10, dtype=np.uint16).tofile(path)
+    tokens = load_tokens(path)
+    view = sequence_view(tokens, 3)
+    assert view.shape == (3, 3) and view.dtype == np.uint16
+    assert np.shares_memory(view, tokens)  # no copy of the shard
+    rows = as_ids(view[[2, 0]])
+    assert rows.dtype == np.int64 and rows.tolist() == [[6, 7, 8], [0, 1, 2]]
+    assert np.array_equal(as_ids(view), sequences(tokens, 3))

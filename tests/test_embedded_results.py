@@ -20,10 +20,17 @@ def table():
     return pd.read_csv(TABLES / "eval_loss.csv")
 
 
+def test_both_families_have_all_three_methods(table):
+    pairs = set(table.groupby(["family", "method"]).groups)
+    assert pairs == {(f, m) for f in ("llama", "qwen2") for m in ("depth", "width", "sparse24")}
+
+
 def test_grid_has_three_sizes_three_rates_eight_token_counts(table):
     for (family, method), rows in table.groupby(["family", "method"]):
         assert rows["model"].nunique() >= 3, (family, method)
-        assert rows.groupby("model")["rate"].nunique().min() >= 3, (family, method)
+        # 2:4 sparsity removes one fixed fraction per model: one rate by construction
+        min_rates = 1 if method == "sparse24" else 3
+        assert rows.groupby("model")["rate"].nunique().min() >= min_rates, (family, method)
         logged = rows[rows["tokens"] > 0].groupby(["model", "rate"])["tokens"]
         assert logged.nunique().min() >= 8
         spans = logged.max() / logged.min()
@@ -31,10 +38,11 @@ def test_grid_has_three_sizes_three_rates_eight_token_counts(table):
         assert (rows["tokens"] == 0).groupby([rows["model"], rows["rate"]]).any().all()
 
 
-# The shipped default does not yet reach the law's regime on every curve: its largest base
-# models are still improving when pretraining ends, so their pruned curves keep falling to
-# (and past) L0 instead of flattening above it. Measurements and the next steps are in
-# docs/embedded-profile.md. strict=True: once a re-sized default passes, these markers must go.
+# The shipped default is close to the law's regime but not in it on every curve: in the
+# committed run all 42 curves recover, 41 stay above L0 - 0.01 (llama-l width 0.2 ends 0.014
+# below), and 11 of 42 flatten (most last/first-decade ratios are 0.5-0.7: the curves are still
+# falling at 524k tokens). Measurements and next steps: docs/embedded-profile.md.
+# strict=True: once a re-sized default passes, these markers must go.
 NOT_YET = pytest.mark.xfail(strict=True, reason="embedded default not yet in the law's regime; "
                             "see docs/embedded-profile.md")
 

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "tests" / "slurm" / "run_local_slurm.sh"
@@ -64,7 +65,10 @@ def test_every_cluster_job_was_submitted_with_sbatch(slurm_run):
     assert cluster_jobs and cluster_jobs == set(submitted)
     assert len(set(submitted.values())) == len(submitted)  # one sbatch allocation per job
     posttrain = [job for job, (rule, _) in jobs.items() if rule == "posttrain"]
-    assert len(posttrain) == 6 and all(job in submitted for job in posttrain)
+    config = yaml.safe_load((ROOT / "tests/configs/smoke.yaml").read_text())
+    runs = len(config["models"]) * sum(
+        len(spec["rates"]) for spec in config["pruning"]["methods"].values())
+    assert len(posttrain) == runs and all(job in submitted for job in posttrain)
     local_rules = {rule for rule, local in jobs.values() if local}
     assert {"all", "table", "fit"} <= local_rules
 

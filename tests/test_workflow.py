@@ -1,5 +1,6 @@
 """The DAG plans on the default config and runs end to end on the smoke config."""
 
+import json
 import os
 import subprocess
 import sys
@@ -8,6 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+
+from p2law.config import rate_label
+from p2law.provenance import PACKAGES, config_hash, run_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 SMOKE = ROOT / "tests" / "configs" / "smoke.yaml"
@@ -49,11 +53,13 @@ def test_smoke_run_produces_tables_fit_and_figure(smoke_run):
     workdir, _ = smoke_run
     config = yaml.safe_load(SMOKE.read_text())
     table = pd.read_csv(workdir / "results/tables/eval_loss.csv")
-    rates = config["pruning"]["methods"]["depth"]["rates"]
+    methods = config["pruning"]["methods"]
+    runs = len(config["models"]) * sum(len(spec["rates"]) for spec in methods.values())
     points = config["posttrain"]["eval_tokens"]["points"] + 1  # plus D = 0
-    assert len(table) == len(config["models"]) * len(rates) * points
-    assert table.groupby(["model", "rate"]).size().eq(points).all()
-    assert (table["tokens"] == 0).sum() == len(config["models"]) * len(rates)
+    assert len(table) == runs * points
+    assert table.groupby(["model", "method", "rate"]).size().eq(points).all()
+    assert (table["tokens"] == 0).sum() == runs
+    assert set(table["method"]) == set(methods) and set(table["family"]) == {"llama", "qwen2"}
     assert table["loss"].notna().all() and (table["loss"] > 0).all()
     assert table.groupby("model")["n0"].nunique().eq(1).all()
     assert table["n0"].nunique() == len(config["models"])
@@ -62,7 +68,7 @@ def test_smoke_run_produces_tables_fit_and_figure(smoke_run):
     png = workdir / "results/figures/curves_llama_depth.png"
     assert png.stat().st_size > 10_000 and png.read_bytes()[:4] == b"\x89PNG"
     pruning = pd.read_csv(workdir / "results/tables/pruning.csv")
-    assert len(pruning) == len(config["models"]) * len(rates)
+    assert len(pruning) == runs
     assert (pruning["params_kept"] < pruning["n0"]).all()
 
 
@@ -71,3 +77,44 @@ def test_second_run_has_nothing_to_do(smoke_run):
     result = snakemake("-n", *args)
     assert result.returncode == 0
     assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_every_result_records_its_provenance(smoke_run):
+    workdir, _ = smoke_run
+    config = yaml.safe_load(SMOKE.read_text())
+    for model in config["models"]:
+        train = json.loads((workdir / f"results/base/{model}/train.json").read_text())
+        assert train["provenance"]["seed"] == config["seed"]
+        for rate in config["pruning"]["methods"]["depth"]["rates"]:
+            run = (model, "depth", rate_label(rate))
+            folder = f"{model}/depth/rho~{rate_label(rate)}"
+            post = json.loads((workdir / f"results/posttrain/{folder}/run.json").read_text())
+            prov = post["provenance"]
+            assert prov["config_sha256"] == config_hash(run_spec(config, *run)), folder
+            assert prov["seed"] == config["seed"] and set(prov["packages"]) == set(PACKAGES)
+            assert prov["git_commit"] != ""
+            prune = json.loads((workdir / f"results/pruned/{folder}/prune.json").read_text())
+            assert prune["provenance"]["config_sha256"] == config_hash(
+                run_spec(config, *run, stage="prune"))
+
+
+def test_a_second_run_from_scratch_gives_identical_results(smoke_run, tmp_path_factory):
+    """Byte-identical tables and fits: nothing random, nothing timed, in what is reported."""
+    first, _ = smoke_run
+    second = tmp_path_factory.mktemp("smoke-again")
+    result = snakemake("--cores", "2", "--configfile", str(SMOKE), "--directory", str(second))
+    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
+    tables = ["eval_loss.csv", "curve_checks.csv", "pruning.csv"]
+    for name in tables:
+        a, b = (d / "results/tables" / name for d in (first, second))
+        assert a.read_bytes() == b.read_bytes(), f"{name}:\n{a.read_text()}\n{b.read_text()}"
+    fits = sorted((first / "results/fits").rglob("*.json"))
+    fits += sorted((first / "results/bootstrap").rglob("*.json"))
+    assert fits
+    for path in fits:
+        other = second / path.relative_to(first)
+        assert path.read_bytes() == other.read_bytes(), path.relative_to(first)
+    for path in sorted((first / "results/posttrain").rglob("run.json")):
+        a, b = (json.loads(p.read_text())["provenance"]
+                for p in (path, second / path.relative_to(first)))
+        assert a["config_sha256"] == b["config_sha256"]

@@ -1,6 +1,7 @@
 """Generalization splits of paper-spec §7, scored on held-out points, for every law, in one table.
 
-- larger D: fit on the first ``d_fraction`` of each curve's token range, predict the rest;
+- larger D: fit on the first ``d_fraction`` of each curve's token range on the log axis the
+  eval points are spaced on (a linear cut would hold out only the last point), predict the rest;
 - larger N0: fit on the smaller base models, predict the largest (needs ≥ 2 training sizes);
 - higher ρ: fit on the lower rates of each base model × method, predict the highest; not
   applicable where a model has one rate (2:4 sparsity), which the table says.
@@ -20,12 +21,12 @@ SPLITS = ("larger_D", "larger_N0", "higher_rho")
 
 
 def split_larger_d(df: pd.DataFrame, d_fraction: float = 0.6):
-    """Per curve: points up to min + d_fraction·(max − min) of its post-training tokens train."""
+    """Per curve: points up to min + d_fraction·(max − min) of log(post-training tokens) train."""
     if not 0 < d_fraction < 1:
         raise LawInputError(f"d_fraction must be in (0, 1), got {d_fraction}")
     post = df[df.tokens > 0]
     codes, _ = curve_codes(post)
-    t = post.tokens.to_numpy(float)
+    t = np.log(post.tokens.to_numpy(float))
     lo = pd.Series(t).groupby(codes).transform("min").to_numpy()
     hi = pd.Series(t).groupby(codes).transform("max").to_numpy()
     train = t <= lo + d_fraction * (hi - lo)

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from p2law.data import load_tokens, sequences
+from p2law.data import as_ids, load_tokens, sequence_view, sequences
 from p2law.evaluate import NonFiniteLossError
 from p2law.posttrain import checkpoint
 from p2law.posttrain.schedule import eval_steps, warmup_then_constant
@@ -139,7 +139,7 @@ class PosttrainRun:
 
         model = load_model(model_dir)
         masks = checkpoint.read_masks(model_dir)
-        self.train_ids = sequences(load_tokens(train_tokens), settings.seq_len)
+        self.train_ids = sequence_view(load_tokens(train_tokens), settings.seq_len)
         self.eval_ids = sequences(load_tokens(eval_tokens), settings.seq_len, settings.eval_sequences)
         if len(self.eval_ids) < settings.eval_sequences:
             raise ValueError(f"{run_id}: eval split has only {len(self.eval_ids)} sequences, "
@@ -247,7 +247,7 @@ class PosttrainRun:
             tick = time.perf_counter()
             batch = _global_batch(self.train_ids, step, self.global_batch, self.s.seed)
             mine = batch[self.rank * self.s.micro_batch : (self.rank + 1) * self.s.micro_batch]
-            mine = torch.as_tensor(mine, device=self.engine.device)
+            mine = torch.as_tensor(as_ids(mine), device=self.engine.device)
             loss = self.engine(input_ids=mine, labels=mine).loss
             if poison == step + 1:
                 loss = loss * float("nan")

@@ -1,7 +1,7 @@
 """The `deepspeed` launcher command line for one post-training run.
 
-Each run gets its own rendezvous port, derived from its run id (`p2law.config.master_port`),
-so concurrent jobs on one node never collide on the launcher's default port 29500; JIT ops
+Each run gets its own free rendezvous port (`p2law.ports`), so concurrent jobs on one node
+never collide on the launcher's default port 29500; JIT ops
 come from the project cache, compiled by one ninja (`warm_ops`).
 """
 
@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from p2law.config import master_port
+from p2law.ports import launcher_port
 from p2law.posttrain.warm_ops import ENV, extensions_dir, path_with_venv_ninja
 
 
@@ -23,7 +23,7 @@ def command(run_id: str, ranks: int, args: list[str], deepspeed: str | None = No
     if ranks < 1:
         raise ValueError(f"{run_id}: need at least one rank, got {ranks}")
     launcher = deepspeed or str(Path(sys.executable).with_name("deepspeed"))
-    return [launcher, "--num_gpus", str(ranks), "--master_port", str(master_port(run_id)),
+    return [launcher, "--num_gpus", str(ranks), "--master_port", str(launcher_port(run_id)),
             "--module", "p2law.posttrain", "--run-id", run_id, *args]
 
 
