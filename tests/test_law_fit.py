@@ -10,7 +10,7 @@ from scipy.optimize import approx_fprime
 from p2law.law import LAWS, fit_law, load_fit
 from p2law.law.inputs import prepare
 from p2law.law.metrics import all_metrics, asd, r2
-from p2law.law.optimize import Objective
+from p2law.law.optimize import Objective, _lbfgsb, lbfgsb_many
 from p2law.law.synthetic import L1_TRUTH, make_table
 
 # A small start grid keeps the default test run light; the full default grid is a slow test.
@@ -41,6 +41,47 @@ def test_analytic_gradient_matches_finite_differences(law):
     np.testing.assert_allclose(g, num, rtol=1e-4, atol=1e-4 * max(1.0, np.abs(g).max()))
     # the batched gradient used by the bootstrap equals the scalar one
     np.testing.assert_allclose(obj.batch_grad(theta[None])[0], g, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("law", sorted(LAWS))
+def test_batched_objective_rows_equal_the_one_start_objective(law):
+    """value_grad_batch (the vectorized path) gives, row by row, exactly what __call__ gives."""
+    form = LAWS[law]
+    d = prepare(make_table(noise=0.003, seed=1), form)
+    rng = np.random.default_rng(0)
+    starts = form.start_grid()[rng.choice(len(form.start_grid()), 40, replace=False)]
+    W = rng.integers(0, 3, size=(len(starts), d.n)).astype(float)
+    obj = Objective(form, d.X, d.loss, 1e-3, weights=W)
+    F, G = obj.value_grad_batch(starts, np.arange(len(starts)))
+    for i, theta in enumerate(starts):
+        f, g = Objective(form, d.X, d.loss, 1e-3, weights=W[i])(theta)
+        assert F[i] == f and np.array_equal(G[i], g), (law, i)
+    shared = Objective(form, d.X, d.loss, 1e-3)
+    F, G = shared.value_grad_batch(starts)
+    for i, theta in enumerate(starts):
+        f, g = shared(theta)
+        assert F[i] == f and np.array_equal(G[i], g), (law, i)
+
+
+@pytest.mark.parametrize("law", ["L1", "H4", "compression"])
+def test_lockstep_lbfgsb_matches_scipy_start_by_start(law):
+    """All starts polished at once (lbfgsb_many) end where scipy's L-BFGS-B ends each alone."""
+    form = LAWS[law]
+    d = prepare(make_table(noise=0.003, seed=2), form)
+    rng = np.random.default_rng(1)
+    starts = form.start_grid()[rng.choice(len(form.start_grid()), 6, replace=False)]
+    W = rng.integers(0, 3, size=(3, d.n)).astype(float)  # three "bootstrap replicates"
+    rows = np.array([0, 1, 2, 0, 1, 2])
+    for obj, one in ((Objective(form, d.X, d.loss, 1e-3), lambda i: Objective(form, d.X, d.loss, 1e-3)),
+                     (Objective(form, d.X, d.loss, 1e-3, weights=W),
+                      lambda i: Objective(form, d.X, d.loss, 1e-3, weights=W[rows[i]]))):
+        many = lbfgsb_many(obj, starts, form.bounds, 2000, tight=True,
+                           rows=rows if np.ndim(obj.w) == 2 else None)
+        for i, (theta, got) in enumerate(zip(starts, many)):
+            ref = _lbfgsb(one(i), theta, form.bounds, 2000, tight=True)
+            np.testing.assert_allclose(got.theta, ref.theta, rtol=1e-9, atol=1e-12)
+            assert got.fun == pytest.approx(ref.fun, rel=1e-9, abs=1e-15)
+            assert (got.nit, got.success, got.message) == (ref.nit, ref.success, ref.message)
 
 
 def test_fit_recovers_l1_parameters():
@@ -131,3 +172,29 @@ def test_default_grid_fit_on_300_points_is_fast():
     assert time.perf_counter() - t < 60
     assert fit.convergence["converged"] and fit.convergence["n_agree"] >= 3
     assert fit.convergence["n_starts"] == len(LAWS["L1"].start_grid())
+
+
+@pytest.mark.parametrize("law", ["L1", "H4", "compression"])
+def test_direct_minpack_lm_matches_least_squares(law):
+    """The LM cross-check's direct MINPACK call ends exactly where scipy's least_squares ends."""
+    from scipy.optimize import least_squares
+
+    from p2law.law.optimize import levenberg_marquardt
+
+    form = LAWS[law]
+    d = prepare(make_table(noise=0.003, seed=4), form)
+    fun = lambda t: form.value(t, d.X) - d.loss  # noqa: E731
+    jac = lambda t: form.grad(t, d.X)  # noqa: E731
+    rng = np.random.default_rng(2)
+    for theta in form.start_grid()[rng.choice(len(form.start_grid()), 3, replace=False)]:
+        with np.errstate(all="ignore"):
+            try:
+                ref = least_squares(fun, theta, jac=jac, method="lm", xtol=1e-15, ftol=1e-15,
+                                    gtol=1e-15, max_nfev=300)
+            except ValueError:
+                with pytest.raises(ValueError):
+                    levenberg_marquardt(fun, jac, theta, 1e-15, 300)
+                continue
+            got = levenberg_marquardt(fun, jac, theta, 1e-15, 300)
+        np.testing.assert_array_equal(got.x, ref.x)
+        assert got.cost == ref.cost and got.success == ref.success

@@ -4,8 +4,8 @@ Points on one curve are autocorrelated, so curves, not points, are drawn with re
 replicate is the same points with integer curve weights (a curve drawn twice counts twice), which
 lets all replicates be refitted together from the main optimum: a few batched Huber IRLS steps, then
 a batched damped Newton (optimize.batched_newton). Only replicates whose projected gradient is still
-large go to scipy L-BFGS-B, one at a time (~0.3 s each on a shared 2-core machine, which is why it is
-the fallback and not the rule), first from where they stand, then from the main fit's 5 best starts
+large go to scipy's L-BFGS-B (all of them in lockstep, their objective calls batched:
+optimize.lbfgsb_many), first from where they stand, then from the main fit's 5 best starts
 (paper-spec §5.4). One that still fails is dropped and counted, never kept silently.
 """
 
@@ -16,7 +16,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from .optimize import Objective, _lbfgsb, batched_newton, batched_refine, projected_grad_norm
+from .optimize import Objective, batched_newton, batched_refine, lbfgsb_many, projected_grad_norm
 
 REFINE_ITERS = 10
 NEWTON_ITERS = 60
@@ -32,6 +32,12 @@ def curve_weights(curve: np.ndarray, n_boot: int, rng) -> np.ndarray:
     return counts[:, curve].astype(float)
 
 
+def _grad_norms(obj, results, rows, bounds) -> list[float]:
+    """Projected-gradient norm of each result on its own replicate's objective."""
+    _, g = obj.value_grad_batch(np.array([r.theta for r in results]), rows)
+    return [projected_grad_norm(r.theta, gi, bounds) for r, gi in zip(results, g)]
+
+
 def run_bootstrap(fit, design, n_boot=1000, seed=0, level=0.95) -> dict:
     form = fit.form
     rng = np.random.default_rng(seed)
@@ -41,16 +47,20 @@ def run_bootstrap(fit, design, n_boot=1000, seed=0, level=0.95) -> dict:
     with np.errstate(all="ignore"):
         theta = batched_refine(obj, np.tile(fit.theta, (n_boot, 1)), form.bounds, REFINE_ITERS, robust=True)
         theta, gnorm = batched_newton(obj, theta, form.bounds, NEWTON_ITERS, GRAD_TOL)
-    n_restarted, n_scipy = 0, int(np.sum(~(gnorm <= GRAD_TOL)))
-    for b in np.flatnonzero(~(gnorm <= GRAD_TOL)):
-        one = Objective(form, design.X, design.loss, fit.huber_delta, offset, weights=W[b])
-        best = _lbfgsb(one, theta[b], form.bounds, 20000, tight=True)
-        if projected_grad_norm(best.theta, one(best.theta)[1], form.bounds) > GRAD_TOL:
-            n_restarted += 1
-            runs = [best] + [_lbfgsb(one, s, form.bounds, 20000, tight=True) for s in fit.best_starts]
-            best = min(runs, key=lambda r: r.fun)
-        theta[b] = best.theta
-        gnorm[b] = projected_grad_norm(best.theta, one(best.theta)[1], form.bounds)
+    fail = np.flatnonzero(~(gnorm <= GRAD_TOL))
+    n_restarted, n_scipy = 0, len(fail)
+    if n_scipy:  # scipy's L-BFGS-B, all such replicates in lockstep (optimize.lbfgsb_many)
+        best = lbfgsb_many(obj, theta[fail], form.bounds, 20000, tight=True, rows=fail)
+        again = [j for j, p in enumerate(_grad_norms(obj, best, fail, form.bounds)) if p > GRAD_TOL]
+        n_restarted = len(again)
+        starts = np.asarray(fit.best_starts, float).reshape(-1, form.k)
+        if again and len(starts):  # from the main fit's best starts, all (replicate, start) at once
+            runs = lbfgsb_many(obj, np.tile(starts, (len(again), 1)), form.bounds, 20000, tight=True,
+                               rows=np.repeat(fail[again], len(starts)))
+            for a, j in enumerate(again):
+                best[j] = min([best[j]] + runs[a * len(starts):(a + 1) * len(starts)], key=lambda r: r.fun)
+        theta[fail] = [r.theta for r in best]
+        gnorm[fail] = _grad_norms(obj, best, fail, form.bounds)
     ok = gnorm <= GRAD_TOL
     a = (1 - level) / 2
     public = np.array([list(form.to_public(t).values()) for t in theta[ok]])

@@ -96,8 +96,9 @@ class Fit:
         }
 
     def save(self, path) -> None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_text(json.dumps(_jsonable(self.to_dict()), indent=2, allow_nan=True) + "\n")
+        from p2law.atomic import write_text  # a killed job leaves no fit JSON that looks done
+
+        write_text(path, json.dumps(_jsonable(self.to_dict()), indent=2, allow_nan=True) + "\n")
 
     @classmethod
     def from_dict(cls, d: dict) -> "Fit":
