@@ -22,6 +22,7 @@ line printed is one JSON object.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import sys
@@ -96,6 +97,12 @@ def run_task(table_path: str, family: str, method: str, law: str, s: dict, n_boo
             status[split] = record["split"]["status"]
         out["times"]["splits"] = _since(start)
         out["splits"] = status
+    # the exact numbers, to compare two versions of the library: fitted θ, LM check, bootstrap θ
+    digest = hashlib.sha256(np.asarray(fit.theta, float).tobytes())
+    digest.update(json.dumps(fit.convergence, sort_keys=True, default=str).encode())
+    if fit.bootstrap:
+        digest.update(np.asarray(fit.bootstrap["theta"], float).tobytes())
+    out["digest"] = digest.hexdigest()[:16]
     out["fit"] = fit.to_dict()
     out["fit"]["bootstrap"] = None  # the selection table needs no replicates; keep the pipe small
     out["theta"] = [float(v) for v in np.asarray(fit.theta)]
@@ -223,6 +230,7 @@ def main(argv=None) -> int:
                    **{f"{k}_wall_s": round(v[0], 3) for k, v in r["times"].items()},
                    **{f"{k}_cpu_s": round(v[1], 3) for k, v in r["times"].items()},
                    "converged": r.get("converged"), "error": r.get("error"),
+                   "digest": r.get("digest"),
                    "bootstrap": r.get("bootstrap"), "splits": r.get("splits")} for r in results],
         "selected": [row["law"] for _, row in selection.iterrows() if row.get("selected")]
         if len(selection) else [],

@@ -67,6 +67,7 @@ class Objective:
         thetas = np.asarray(thetas, float)
         w, scale = self.w, self.scale
         if np.ndim(w) == 2:
+            rows = np.arange(len(thetas)) if rows is None else rows
             w, scale = w[rows], scale[rows]
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             L, J = self.form.value_and_grad(thetas, self.X)
