@@ -116,6 +116,8 @@ def main(argv=None) -> int:
                         help="tidy eval-loss table (default: the committed embedded one)")
     parser.add_argument("--configfile", type=Path, default=ROOT / "config.yaml",
                         help="units, Huber delta, min_tokens, seed and level come from here")
+    parser.add_argument("--groups", nargs="*", metavar="FAMILY/METHOD",
+                        help="only these family x method groups (default: all in the table)")
     parser.add_argument("--laws", nargs="*", help="laws to fit (default: every law in the registry)")
     parser.add_argument("--bootstrap", type=int, default=1000, help="resamples per fit (0: none)")
     parser.add_argument("--jobs", type=int, default=1,
@@ -150,6 +152,12 @@ def main(argv=None) -> int:
         parser.error(f"unknown law(s) {unknown}; known: {list(LAWS)}")
     table = pd.read_csv(args.table)
     groups = sorted(table.groupby(["family", "method"]).groups)
+    if args.groups:
+        unknown = sorted(set(args.groups) - {f"{f}/{m}" for f, m in groups})
+        if unknown:
+            parser.error(f"no group(s) {unknown} in the table; it has "
+                         f"{[f'{f}/{m}' for f, m in groups]}")
+        groups = [(f, m) for f, m in groups if f"{f}/{m}" in args.groups]
     if args.quick:
         groups = groups[:1]
     tasks = [(str(args.table), f, m, law, s, args.bootstrap, args.splits, grid)
