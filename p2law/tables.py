@@ -119,3 +119,18 @@ def write_csv(frame: pd.DataFrame, path: str | Path) -> None:
 def sort_eval_loss(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values(["family", "n0", "model", "method", "rho", "tokens"],
                              kind="stable").reset_index(drop=True)
+
+
+# Table T1 as the report shows it: models.csv column -> header
+MODELS_REPORT_COLUMNS = {
+    "family": "family",
+    "model": "model",
+    "n0": "N0",
+    "n0_nonemb": "N0 non-emb.",
+    "layers": "layers",
+    "hidden": "hidden",
+    "heads_kv": "heads/kv",
+    "vocab": "vocab",
+    "tied": "tied",
+    "l0": "L0 (nats/token)",
+}

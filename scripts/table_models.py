@@ -5,24 +5,13 @@ from _log import to_log
 to_log(snakemake.log[0])
 
 from p2law.report_tables import write_table
-from p2law.tables import read_models
+from p2law.tables import MODELS_REPORT_COLUMNS, read_models
 
 table = read_models(snakemake.input.models)
 write_table(
     table,
     snakemake.output,
-    columns={
-        "family": "family",
-        "model": "model",
-        "n0": "N0",
-        "n0_nonemb": "N0 non-emb.",
-        "layers": "layers",
-        "hidden": "hidden",
-        "heads_kv": "heads/kv",
-        "vocab": "vocab",
-        "tied": "tied",
-        "l0": "L0 (nats/token)",
-    },
+    columns=MODELS_REPORT_COLUMNS,
     label="tab:models",
     caption="Base models: total parameters N0 (tied embeddings counted once) and "
     "non-embedding parameters, layers, hidden size, attention heads / key-value heads, "

@@ -23,7 +23,7 @@ from p2law.figures.slopes import plot_slopes, slope_pairs
 from p2law.law import fit_law
 from p2law.law.selection import selection_table
 from p2law.report_tables import write_table
-from p2law.tables import MODELS_COLUMNS, model_row, models_table, read_models
+from p2law.tables import MODELS_COLUMNS, MODELS_REPORT_COLUMNS, model_row, models_table, read_models
 
 from _synthetic import FIT_KW, synthetic_table
 
@@ -208,18 +208,7 @@ def test_models_report_table_has_t1_columns(tmp_path):
     models_table(rows).to_csv(tmp_path / "models.csv", index=False)
     table = read_models(tmp_path / "models.csv")
     out = {ext: tmp_path / f"t1.{ext}" for ext in ("csv", "md", "tex", "html")}
-    columns = {
-        "family": "family",
-        "model": "model",
-        "n0": "N0",
-        "n0_nonemb": "N0 non-emb.",
-        "layers": "layers",
-        "hidden": "hidden",
-        "heads_kv": "heads/kv",
-        "vocab": "vocab",
-        "tied": "tied",
-        "l0": "L0 (nats/token)",
-    }
+    columns = MODELS_REPORT_COLUMNS
     write_table(table, out, columns=columns, caption="c", label="tab:models")
     md = [line for line in out["md"].read_text().splitlines() if line.startswith("|")]
     assert [c.strip() for c in md[0].strip("|").split("|")] == list(columns.values())
