@@ -143,7 +143,7 @@ def diagnostics_table(fits: list[Fit]) -> pd.DataFrame:
                      "n_starts": c.get("n_starts"), "n_agree": c.get("n_agree"),
                      "objective": c.get("objective"), "grad_norm": c.get("grad_norm"),
                      "at_bound": " ".join(c.get("at_bound", [])),
-                     "lm_max_rel_diff": c.get("lm_max_rel_diff"),
+                     "crosscheck_max_rel_diff": c.get("crosscheck_max_rel_diff"),
                      "boot_converged": boot.get("n_converged"), "boot_failed": boot.get("n_failed"),
                      "warnings": "; ".join(c.get("warnings", []))})
     return pd.DataFrame(rows)

@@ -25,10 +25,10 @@ write_table(diag, {"csv": out.diag_csv, "md": out.diag_md, "tex": out.diag_tex, 
             columns={"family": "family", "method": "method", "law": "law", "k": "k",
                      "converged": "converged", "n_starts": "starts", "n_agree": "agreeing starts",
                      "objective": "best objective", "grad_norm": "grad norm",
-                     "at_bound": "at bound", "lm_max_rel_diff": "LM max rel. diff",
+                     "at_bound": "at bound", "crosscheck_max_rel_diff": "cross-check max rel. diff",
                      "boot_failed": "bootstrap dropped"},
             label="tab:diagnostics",
             caption="Fit diagnostics: multi-start L-BFGS-B convergence, parameters at a bound and "
-            "the Levenberg–Marquardt cross-check.")
+            "the unbounded least-squares cross-check.")
 print(params.to_string())
 print(diag.to_string())

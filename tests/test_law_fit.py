@@ -1,6 +1,7 @@
 """Core fitting: analytic gradients, recovery of known L1 parameters, metrics by hand, JSON I/O."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -97,14 +98,14 @@ def test_fit_recovers_l1_parameters():
 
 
 def test_fit_with_noise_predicts_truth():
-    """With 0.2 % noise, predictions stay within 0.5 % of the noise-free truth and the LM check agrees."""
+    """With 0.2 % noise, predictions stay within 0.5 % of the noise-free truth and the cross-check agrees."""
     df = make_table(noise=0.002, seed=3)
     truth = make_table(noise=0.0)
     fit = fit_law(df, "L1", grid=SMALL_GRID)
     keep = df.tokens > 0
     rel = np.abs(fit.predict(df)[keep] - truth.loss[keep]) / truth.loss[keep]
     assert rel.max() < 5e-3
-    assert fit.lm["max_rel_diff"] < 0.01
+    assert fit.crosscheck["max_rel_diff"] < 0.01 and not fit.crosscheck["flagged"]
     assert fit.params["gamma"] == pytest.approx(-1.0, rel=0.05)
 
 
@@ -162,39 +163,48 @@ def test_json_roundtrip_full_precision(tmp_path):
 
 
 @pytest.mark.slow
-def test_default_grid_fit_on_300_points_is_fast():
-    """The full default grid on ~300 points fits in seconds and all polished starts agree."""
-    import time
-
+def test_default_grid_fit_on_300_points_converges():
+    """The full default grid on ~300 points: polished starts agree (time: benchmarks/fit_suite.py)."""
     df = make_table(noise=0.002)
-    t = time.perf_counter()
     fit = fit_law(df, "L1")
-    assert time.perf_counter() - t < 60
     assert fit.convergence["converged"] and fit.convergence["n_agree"] >= 3
     assert fit.convergence["n_starts"] == len(LAWS["L1"].start_grid())
 
 
-@pytest.mark.parametrize("law", ["L1", "H4", "compression"])
-def test_direct_minpack_lm_matches_least_squares(law):
-    """The LM cross-check's direct MINPACK call ends exactly where scipy's least_squares ends."""
-    from scipy.optimize import least_squares
+def _misaligned(a, offset_bytes):
+    """A copy of a whose data starts offset_bytes past a 64-byte boundary."""
+    buf = np.zeros(a.size * 8 + 128, np.uint8)
+    start = (-buf.ctypes.data) % 64 + offset_bytes
+    out = np.frombuffer(buf, np.float64, count=a.size, offset=start)
+    out[:] = a
+    return out
 
-    from p2law.law.optimize import levenberg_marquardt
 
-    form = LAWS[law]
-    d = prepare(make_table(noise=0.003, seed=4), form)
-    fun = lambda t: form.value(t, d.X) - d.loss  # noqa: E731
-    jac = lambda t: form.grad(t, d.X)  # noqa: E731
-    rng = np.random.default_rng(2)
-    for theta in form.start_grid()[rng.choice(len(form.start_grid()), 3, replace=False)]:
-        with np.errstate(all="ignore"):
-            try:
-                ref = least_squares(fun, theta, jac=jac, method="lm", xtol=1e-15, ftol=1e-15,
-                                    gtol=1e-15, max_nfev=300)
-            except ValueError:
-                with pytest.raises(ValueError):
-                    levenberg_marquardt(fun, jac, theta, 1e-15, 300)
-                continue
-            got = levenberg_marquardt(fun, jac, theta, 1e-15, 300)
-        np.testing.assert_array_equal(got.x, ref.x)
-        assert got.cost == ref.cost and got.success == ref.success
+def test_crosscheck_is_reproducible_where_the_law_is_not_identified(monkeypatch):
+    """The second fit ends on the same bits whatever the memory layout of its inputs.
+
+    The data are a smoke run's llama/width curves (two models: N0 terms not identified). There
+    MINPACK's LM (least_squares method="lm") ended at different parameters for different 8-byte
+    offsets of the same inputs in one process, which made fit JSONs differ between runs.
+    """
+    import p2law.law.fit as fit_module
+    from p2law.law.optimize import crosscheck
+
+    seen = {}
+
+    def spy(form, X, loss, theta, screened, n_grid=10):
+        seen.update(form=form, X=X, loss=loss, theta=theta, screened=screened)
+        return crosscheck(form, X, loss, theta, screened, n_grid)
+
+    monkeypatch.setattr(fit_module, "crosscheck", spy)
+    df = pd.read_csv(Path(__file__).parent / "data" / "unidentified_llama_width.csv")
+    fit = fit_law(df, "L1", min_tokens=512)
+    assert fit.convergence["at_bound"], "the case is meant to be one where parameters sit at bounds"
+    results = []
+    for offset in (0, 8, 16, 24, 32, 40, 48, 56):
+        X = {k: _misaligned(v, offset) if isinstance(v, np.ndarray) else v for k, v in seen["X"].items()}
+        r = crosscheck(seen["form"], X, _misaligned(seen["loss"], offset), seen["theta"], seen["screened"])
+        results.append((r["theta"].tobytes(), r["max_rel_diff"]))
+    assert len(set(results)) == 1
+    assert fit.crosscheck["method"] == "trf" and fit.crosscheck["params"] is not None
+    assert results[0][1] == fit.crosscheck["max_rel_diff"]

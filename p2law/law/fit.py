@@ -17,13 +17,13 @@ from .errors import LawInputError
 from .forms import Form, get_form
 from .inputs import DEFAULT_COLUMN, Design, extract, prepare
 from .metrics import all_metrics, asd
-from .optimize import Objective, lm_crosscheck, multistart, projected_grad_norm
+from .optimize import Objective, crosscheck, multistart, projected_grad_norm
 
 GRAD_TOL = 1e-4  # projected-gradient inf-norm on the scaled objective (O(1) at the optimum)
 AGREE_RTOL = 1e-6  # polished starts within this relative objective of the best "agree"
 MIN_AGREE = 3  # fewer agreeing starts -> warning (paper-spec §5.2)
 N_BEST_STARTS = 5  # bootstrap refits start from these (paper-spec §5.4)
-SCHEMA = "p2law.fit/1"
+SCHEMA = "p2law.fit/2"  # 2: the "lm" block became "crosscheck"
 
 
 @dataclass
@@ -38,7 +38,7 @@ class Fit:
     target: str = "loss"
     metrics: dict = field(default_factory=dict)
     convergence: dict = field(default_factory=dict)
-    lm: dict = field(default_factory=dict)
+    crosscheck: dict = field(default_factory=dict)  # paper-spec §5.5, see optimize.crosscheck
     domain: dict = field(default_factory=dict)
     per_curve: dict = field(default_factory=dict)
     residuals: np.ndarray = field(default_factory=lambda: np.zeros(0))  # log residuals, for PIs
@@ -84,7 +84,7 @@ class Fit:
             "converged": bool(self.convergence.get("converged", False)),
             "metrics": self.metrics,
             "convergence": self.convergence,
-            "lm": self.lm,
+            "crosscheck": self.crosscheck,
             "conditions": self.conditions,
             "bootstrap": self.bootstrap,
             "domain": self.domain,
@@ -105,7 +105,7 @@ class Fit:
         form = get_form(d["law"])
         theta = np.array([d["theta"][p] for p in form.params], float)
         keep = {k: d[k] for k in ("n0_unit", "d_unit", "huber_delta", "min_tokens", "columns", "target",
-                                  "metrics", "convergence", "lm", "domain", "per_curve", "conditions",
+                                  "metrics", "convergence", "crosscheck", "domain", "per_curve", "conditions",
                                   "bootstrap", "extra", "meta") if k in d}
         return cls(law=d["law"], theta=theta, residuals=np.asarray(d.get("residuals", []), float),
                    best_starts=[np.asarray(s, float) for s in d.get("best_starts", [])], **keep)
@@ -202,16 +202,17 @@ def fit_law(df: pd.DataFrame, law: str = "L1", n0_unit: float = 1e6, d_unit: flo
     pred = form.value(best.theta, design.X)
     m = all_metrics(design.X["D"], design.loss, pred, design.curve, huber_delta, d_unit)
     _, per_c = asd(design.X["D"], design.loss, pred, design.curve)
-    lm = lm_crosscheck(form, design.X, design.loss, best.theta, screened)
+    check = crosscheck(form, design.X, design.loss, best.theta, screened)
     conv = _convergence(form, obj, polished, info)
-    conv["lm_max_rel_diff"] = lm["max_rel_diff"]
-    if lm.get("flagged"):
-        conv["warnings"].append(f"LM cross-check differs by {lm['max_rel_diff']:.3g} (> 1 %) in predictions")
-    lm_out = {k: v for k, v in lm.items() if k != "theta"}
-    lm_out["params"] = form.to_public(lm["theta"]) if lm["theta"] is not None else None
+    conv["crosscheck_max_rel_diff"] = check["max_rel_diff"]
+    if check["flagged"]:
+        conv["warnings"].append(f"least-squares cross-check differs by {check['max_rel_diff']:.3g} "
+                                "(> 1 %) in predictions")
+    check_out = {k: v for k, v in check.items() if k != "theta"}
+    check_out["params"] = form.to_public(check["theta"]) if check["theta"] is not None else None
     fit = Fit(law=law, theta=best.theta, n0_unit=n0_unit, d_unit=d_unit, huber_delta=huber_delta,
               min_tokens=float(min_tokens), columns=columns, target=target, metrics=m, convergence=conv,
-              lm=lm_out, domain=_domain(df, design, columns),
+              crosscheck=check_out, domain=_domain(df, design, columns),
               per_curve={design.curve_labels[k]: v for k, v in per_c.items()},
               residuals=obj.residuals(best.theta)[0], best_starts=[r.theta for r in polished[:N_BEST_STARTS]],
               extra=extra)
