@@ -6,6 +6,7 @@ Every problem is reported with the key it concerns, before any job runs.
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import yaml
 
@@ -65,7 +66,8 @@ def tokenizer_source(spec: dict) -> str:
 
 
 def hf_config(config: dict, name: str):
-    """The HF config of a built model, without building weights (for checks and planning)."""
+    """The HF config of a built model, without building weights (`plan_config` is its torch-free
+    subset for the config check)."""
     from p2law.models import build_config
 
     spec = config["models"][name]
@@ -78,6 +80,27 @@ def hf_config(config: dict, name: str):
         num_kv_heads=spec["num_kv_heads"],
         intermediate_size=spec["intermediate_size"],
         max_position_embeddings=config["seq_len"],
+    )
+
+
+def plan_config(config: dict, name: str) -> SimpleNamespace:
+    """The attributes of `hf_config(config, name)` that pruning plans read, without importing
+    torch or transformers (seconds at every workflow start and in every cluster job).
+
+    The values are those `p2law.models.build_config` sets: tied embeddings and an explicit
+    head_dim; biases follow from model_type (Qwen2's q/k/v biases, none for Llama).
+    """
+    spec = config["models"][name]
+    return SimpleNamespace(
+        model_type=spec["family"],  # family names are the HF model types (p2law.families)
+        vocab_size=config["tokenizer"]["vocab_size"],
+        hidden_size=spec["hidden_size"],
+        num_hidden_layers=spec["num_layers"],
+        num_attention_heads=spec["num_heads"],
+        num_key_value_heads=spec["num_kv_heads"],
+        intermediate_size=spec["intermediate_size"],
+        tie_word_embeddings=True,
+        head_dim=spec["hidden_size"] // spec["num_heads"],
     )
 
 
@@ -153,7 +176,7 @@ def _check_posttrain(config: dict) -> None:
 
 
 def _check_rates(config: dict) -> None:
-    from p2law.prune import PruneError, check_rate
+    from p2law.prune.plan import PruneError, check_rate
 
     for method, spec in config["pruning"]["methods"].items():
         labels = [rate_label(rate) for rate in spec["rates"]]
@@ -163,7 +186,7 @@ def _check_rates(config: dict) -> None:
         for name in built_models(config):
             for rate in spec["rates"]:
                 try:
-                    check_rate(hf_config(config, name), method, rate,
+                    check_rate(plan_config(config, name), method, rate,
                                criterion=spec.get("criterion"), model_name=name)
                 except PruneError as err:
                     raise ConfigError(f"config key 'pruning/methods/{method}/"
@@ -186,7 +209,7 @@ def _local_hf_config(checkpoint: str):
 
 def _check_hub(config: dict) -> None:
     """Paper-profile checks that need no network: hub ids are checked when their jobs run."""
-    from p2law.prune import PruneError, check_rate
+    from p2law.prune.plan import PruneError, check_rate
 
     corpus, post = config["corpus"], config["posttrain"]
     if corpus["source"] != "shakespeare":

@@ -20,23 +20,13 @@ from transformers import (
     Qwen2ForCausalLM,
 )
 
+from p2law.families import MODEL_TYPES as MODEL_TYPES  # re-exported for existing importers
+from p2law.families import family_of
+
 FAMILIES: dict[str, tuple[type[PretrainedConfig], type[PreTrainedModel]]] = {
     "llama": (LlamaConfig, LlamaForCausalLM),
     "qwen2": (Qwen2Config, Qwen2ForCausalLM),
 }
-
-# model_type in an HF config -> our family name
-MODEL_TYPES = {"llama": "llama", "qwen2": "qwen2"}
-
-
-def family_of(model_or_config) -> str:
-    config = getattr(model_or_config, "config", model_or_config)
-    model_type = getattr(config, "model_type", None)
-    if model_type not in MODEL_TYPES:
-        raise ValueError(
-            f"unsupported model type {model_type!r}: p2law supports {sorted(MODEL_TYPES)}"
-        )
-    return MODEL_TYPES[model_type]
 
 
 def build_config(

@@ -9,11 +9,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from p2law.config import ConfigError, check, check_files
+from p2law.config import ConfigError, built_models, check, check_files, hf_config, plan_config
+from p2law.prune import check_rate
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = yaml.safe_load((ROOT / "config.yaml").read_text())
 PAPER = yaml.safe_load((ROOT / "config/paper.yaml").read_text())
+SMOKE = yaml.safe_load((ROOT / "tests/configs/smoke.yaml").read_text())
 _DELETE = object()
 
 
@@ -150,8 +152,34 @@ def test_bad_config_is_refused_with_key_and_reason(what, mutate, words):
 def test_shipped_configs_pass():
     check(copy.deepcopy(DEFAULT))
     check(copy.deepcopy(PAPER))
-    check(yaml.safe_load((ROOT / "tests/configs/smoke.yaml").read_text()))
+    check(copy.deepcopy(SMOKE))
     check(set_("pretrain/decay_epochs", DEFAULT["pretrain"]["epochs"])())  # decay = epochs: fine
+
+
+PLANNED = [(profile, name, method, spec["criterion"], rate)
+           for profile, config in {"default": DEFAULT, "smoke": SMOKE}.items()
+           for name in built_models(config)
+           for method, spec in config["pruning"]["methods"].items() for rate in spec["rates"]]
+
+
+@pytest.mark.parametrize("profile,name,method,criterion,rate", PLANNED)
+def test_torch_free_plan_config_plans_as_the_hf_config(profile, name, method, criterion, rate):
+    config = {"default": DEFAULT, "smoke": SMOKE}[profile]
+    light, real = plan_config(config, name), hf_config(config, name)
+    assert {key: getattr(real, key) for key in vars(light)} == vars(light)
+    assert check_rate(light, method, rate, criterion) == check_rate(real, method, rate, criterion)
+
+
+@pytest.mark.parametrize("configfile", ["config.yaml", "tests/configs/smoke.yaml"])
+def test_config_check_imports_no_torch(configfile):
+    """Every snakemake start and cluster job runs the check: torch would add seconds to each."""
+    code = ("import sys, yaml, p2law.config\n"
+            f"p2law.config.check(yaml.safe_load(open({configfile!r})))\n"
+            "loaded = {'torch', 'transformers', 'safetensors'} & set(sys.modules)\n"
+            "assert not loaded, f'the config check imported {sorted(loaded)}'\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
 
 
 def _duplicate_model(tmp_path) -> Path:

@@ -9,7 +9,7 @@ from transformers import AutoModelForCausalLM
 from p2law.models import build_config, build_model, count_parameters, save_model
 from p2law.prune import PruneError, block_influence, check_rate, prune_model
 from p2law.prune.depth import block_similarity, remove_layers
-from p2law.prune.width import layer_params, model_params
+from p2law.prune.plan import layer_params, model_params
 
 torch.set_num_threads(1)
 FAMILIES = ["llama", "qwen2"]

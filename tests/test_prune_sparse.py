@@ -8,7 +8,8 @@ from transformers import AutoModelForCausalLM
 
 from p2law.models import build_config, build_model, count_parameters, save_model
 from p2law.prune import assert_24, load_masks, prune_model, save_masks
-from p2law.prune.sparse import LINEARS, mask_24, sparsegpt_24, zeroed_by_24
+from p2law.prune.plan import zeroed_by_24
+from p2law.prune.sparse import LINEARS, mask_24, sparsegpt_24
 
 torch.set_num_threads(1)
 FAMILIES = ["llama", "qwen2"]

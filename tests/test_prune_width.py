@@ -8,7 +8,8 @@ from transformers import AutoModelForCausalLM
 
 from p2law.models import build_config, build_model, count_parameters, save_model
 from p2law.prune import check_rate, prune_model
-from p2law.prune.width import CHANNEL_STEP, apply_width, layer_params, model_params
+from p2law.prune.plan import CHANNEL_STEP, layer_params, model_params
+from p2law.prune.width import apply_width
 
 torch.set_num_threads(1)
 # (family, attention_bias): Llama with biases exercises the o_proj bias, Qwen2 has q/k/v biases

@@ -12,7 +12,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from p2law.prune.calibration import batches, decoder_layers, residual_stream
-from p2law.prune.width import layer_params, model_params
 
 
 def _mean_token_cosine(model, calib_ids, pairs, batch_size) -> list[float]:
@@ -41,32 +40,6 @@ def block_similarity(model, calib_ids: torch.Tensor, n: int, batch_size: int = 8
     n_layers = len(decoder_layers(model))
     pairs = [(i, i + n) for i in range(n_layers - n + 1)]
     return _mean_token_cosine(model, calib_ids, pairs, batch_size)
-
-
-def layers_for_rate(config, rate: float) -> int:
-    """Number of layers whose removal lands closest to `rate` over total parameters."""
-    per_layer = layer_params(
-        config, config.num_attention_heads, config.num_key_value_heads, config.intermediate_size
-    )
-    n0 = model_params(config)["total"]
-    candidates = range(config.num_hidden_layers + 1)
-    return min(candidates, key=lambda n: (abs(n * per_layer / n0 - rate), n))
-
-
-def plan_depth(config, rate: float, name: str, error: type[Exception]) -> dict:
-    n_layers, n0 = config.num_hidden_layers, model_params(config)["total"]
-    per_layer = layer_params(
-        config, config.num_attention_heads, config.num_key_value_heads, config.intermediate_size
-    )
-    n = layers_for_rate(config, rate)
-    if not 1 <= n < n_layers:
-        lo, hi = 0.5 * per_layer / n0, (n_layers - 0.5) * per_layer / n0
-        raise error(
-            f"{name}: depth rate {rate} is closest to removing {n} of {n_layers} layers; depth "
-            f"pruning must remove at least 1 and keep at least 1 layer (one layer is "
-            f"{per_layer / n0:.4f} of N0={n0}, so usable rates lie in ({lo:.4f}, {hi:.4f}])"
-        )
-    return {"n_remove": n}
 
 
 def remove_layers(model, removed: list[int]):

@@ -14,43 +14,12 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from p2law.prune.calibration import capture_layer_inputs, decoder_layers, run_layer
-from p2law.prune.width import head_dim, model_params
 
 LINEARS = (
     "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
     "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj",
 )
 MASKS_FILE = "masks.safetensors"
-RATE_TOLERANCE = 0.01
-
-
-def zeroed_by_24(config) -> int:
-    """Weights 2:4 zeroes: half of every decoder linear weight matrix."""
-    hidden, q_out = config.hidden_size, config.num_attention_heads * head_dim(config)
-    kv_out = config.num_key_value_heads * head_dim(config)
-    per_layer = hidden * (2 * q_out + 2 * kv_out) + 3 * hidden * config.intermediate_size
-    return config.num_hidden_layers * per_layer // 2
-
-
-def plan_sparse24(config, rate: float, name: str, error: type[Exception]) -> dict:
-    widths = {
-        "hidden_size": config.hidden_size,
-        "intermediate_size": config.intermediate_size,
-        "num_attention_heads*head_dim": config.num_attention_heads * head_dim(config),
-    }
-    bad = {key: width for key, width in widths.items() if width % 4}
-    if bad:
-        raise error(f"{name}: 2:4 sparsity needs every linear input width divisible by 4, "
-                    f"got {bad}")
-    n0 = model_params(config)["total"]
-    achieved = zeroed_by_24(config) / n0
-    # 2:4 zeroes a fixed, model-dependent fraction: accept the flat 0.5 or that fraction itself
-    if abs(rate - 0.5) > 1e-9 and abs(rate - achieved) > RATE_TOLERANCE:
-        raise error(
-            f"{name}: 2:4 sparsity zeroes a fixed {achieved:.4f} of N0={n0} (half of every decoder "
-            f"linear weight); request 0.5 (flat) or {achieved:.4f}, not {rate}"
-        )
-    return {"rho_planned": achieved}
 
 
 def mask_24(score: torch.Tensor) -> torch.Tensor:

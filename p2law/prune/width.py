@@ -1,8 +1,9 @@
-"""Width pruning (Minitron style) and the analytic parameter counts all pruners plan with.
+"""Width pruning (Minitron style): score heads and channels, slice every layer to the plan.
 
 Attention heads are pruned as GQA structure allows: keep `groups` KV heads and `heads_per_group`
 query heads in each kept group; MLP keeps `channels` intermediate channels. Widths are uniform
-across layers (an HF config holds one size) but each layer keeps its own most important units.
+across layers (an HF config holds one size; `p2law.prune.plan.plan_width` picks them) but each
+layer keeps its own most important units.
 """
 
 from __future__ import annotations
@@ -10,100 +11,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from p2law.models import family_of
 from p2law.prune.calibration import batches, decoder_layers
+from p2law.prune.plan import head_dim
 
 
-# ---------------------------------------------------------------- analytic parameter counts
-def head_dim(config) -> int:
-    return getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
-
-
-def _biases(config) -> tuple[bool, bool, bool]:
-    """(q/k/v bias, o bias, mlp bias) per family: Qwen2 hard-codes q/k/v biases."""
-    if family_of(config) == "qwen2":
-        return True, False, False
-    attention_bias = bool(getattr(config, "attention_bias", False))
-    return attention_bias, attention_bias, bool(getattr(config, "mlp_bias", False))
-
-
-def layer_params(config, heads: int, kv_heads: int, channels: int) -> int:
-    """Parameters of one decoder layer at the given widths (norms and biases included)."""
-    hidden, hd = config.hidden_size, head_dim(config)
-    qkv_bias, o_bias, mlp_bias = _biases(config)
-    q_out, kv_out = heads * hd, kv_heads * hd
-    attention = hidden * (q_out + 2 * kv_out) + q_out * hidden
-    attention += qkv_bias * (q_out + 2 * kv_out) + o_bias * hidden
-    mlp = 3 * hidden * channels + mlp_bias * (2 * channels + hidden)
-    return attention + mlp + 2 * hidden
-
-
-def model_params(config, layers=None, heads=None, kv_heads=None, channels=None) -> dict[str, int]:
-    """Total and non-embedding counts as `p2law.models.count_parameters` would report them."""
-    layers = config.num_hidden_layers if layers is None else layers
-    heads = config.num_attention_heads if heads is None else heads
-    kv_heads = config.num_key_value_heads if kv_heads is None else kv_heads
-    channels = config.intermediate_size if channels is None else channels
-    embedding = config.vocab_size * config.hidden_size
-    if not getattr(config, "tie_word_embeddings", True):
-        embedding *= 2
-    nonemb = layers * layer_params(config, heads, kv_heads, channels) + config.hidden_size
-    return {"total": embedding + nonemb, "nonemb": nonemb}
-
-
-# ---------------------------------------------------------------- choosing the widths
-CHANNEL_STEP = 8  # kept MLP channels are multiples of this (or the full width)
-
-
-def _channel_options(config) -> list[int]:
-    size = config.intermediate_size
-    step = min(CHANNEL_STEP, size)
-    return sorted(set(range(step, size + 1, step)) | {size})
-
-
-def plan_width(config, rate: float, name: str, error: type[Exception]) -> dict:
-    """Uniform widths whose removal lands closest to `rate` of total parameters.
-
-    Attention is cut first, to the head option whose share of removed attention parameters is
-    closest to the layer-wide removal fraction without overshooting the target; MLP channels then
-    fill the remainder, so the achieved ρ is within half a channel step of the request.
-    """
-    n_layers, groups = config.num_hidden_layers, config.num_key_value_heads
-    ratio, channel_options = config.num_attention_heads // groups, _channel_options(config)
-    n0 = model_params(config)["total"]
-    full = layer_params(config, groups * ratio, groups, config.intermediate_size)
-
-    def removed(g, r, m):  # per layer, keeping g KV groups of r query heads and m channels
-        return full - layer_params(config, g * r, g, m)
-
-    rho_max = n_layers * removed(1, 1, channel_options[0]) / n0
-    if rate > rho_max:
-        raise error(
-            f"{name}: width rate {rate} exceeds the maximum {rho_max:.4f} for N0={n0}: even "
-            f"keeping 1 of {groups} KV groups with 1 of {ratio} query heads and {channel_options[0]} of "
-            f"{config.intermediate_size} MLP channels per layer (embeddings are not width-pruned)"
-        )
-    need = rate * n0 / n_layers
-    attn_total = removed(0, 0, config.intermediate_size)
-    fraction = need / removed(0, 0, 0)
-    heads = [(g, r) for g in range(1, groups + 1) for r in range(1, ratio + 1)
-             if removed(g, r, config.intermediate_size) <= need]
-    g, r = min(heads, key=lambda o: (  # ties: keep more heads, then more groups
-        abs(removed(*o, config.intermediate_size) / attn_total - fraction), -o[0] * o[1], -o[0]))
-    channels = min(channel_options, key=lambda m: (abs(removed(g, r, m) - need), -m))
-
-    if removed(g, r, channels) == 0:
-        smallest = min(removed(g_, r_, m) for g_ in range(1, groups + 1)
-                       for r_ in range(1, ratio + 1) for m in channel_options if removed(g_, r_, m))
-        raise error(
-            f"{name}: width rate {rate} is below half the smallest width step "
-            f"({n_layers * smallest / n0:.4f} of N0={n0}); nothing would be removed"
-        )
-    rho = n_layers * removed(g, r, channels) / n0
-    return {"groups": g, "heads_per_group": r, "channels": channels, "rho_planned": rho}
-
-
-# ---------------------------------------------------------------- importance and slicing
 @torch.no_grad()
 def activation_scores(model, calib_ids, batch_size: int):
     """Per layer: query-head and MLP-channel importance from calibration activations.
