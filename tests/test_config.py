@@ -172,10 +172,11 @@ def test_torch_free_plan_config_plans_as_the_hf_config(profile, name, method, cr
 
 @pytest.mark.parametrize("configfile", ["config.yaml", "tests/configs/smoke.yaml"])
 def test_config_check_imports_no_torch(configfile):
-    """Every snakemake start and cluster job runs the check: torch would add seconds to each."""
+    """Every snakemake start and cluster job runs the check: torch would add seconds to each,
+    the fitting stack (pandas, scipy) most of one."""
     code = ("import sys, yaml, p2law.config\n"
             f"p2law.config.check(yaml.safe_load(open({configfile!r})))\n"
-            "loaded = {'torch', 'transformers', 'safetensors'} & set(sys.modules)\n"
+            "loaded = {'torch', 'transformers', 'safetensors', 'pandas', 'scipy'} & set(sys.modules)\n"
             "assert not loaded, f'the config check imported {sorted(loaded)}'\n")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                             text=True, timeout=120)
