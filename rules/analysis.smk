@@ -25,6 +25,7 @@ rule bootstrap:
         mem_mb=2000,
         runtime=30,
     params:
+        fit_schema=FIT_SCHEMA,  # a new JSON format re-runs these fits
         n_boot=config["analysis"]["bootstrap"],
         level=config["analysis"]["level"],
         seed=config["seed"],
@@ -53,6 +54,7 @@ rule split_fit:
         mem_mb=2000,
         runtime=30,
     params:
+        fit_schema=FIT_SCHEMA,  # a new JSON format re-runs these fits
         splits=[
             (holdout, law)
             for holdout in ["larger_D", "larger_N0", "higher_rho"]

@@ -9,6 +9,7 @@ from snakemake.utils import validate
 from p2law.config import ConfigError, check, hub_models, rate_label
 from p2law.config import check_files, tokenizer_source
 from p2law.hub_data import TOKEN_SUFFIX, slug
+from p2law.law.schema import FIT_SCHEMA
 
 # Conda envs install this checkout in their post-deploy scripts (envs/*.post-deploy.sh).
 os.environ.setdefault("P2LAW_ROOT", workflow.basedir)

@@ -19,6 +19,7 @@ rule fit:
         mem_mb=2000,
         runtime=30,
     params:
+        fit_schema=FIT_SCHEMA,  # a new JSON format re-runs the fits
         laws=fitted_laws(),
         units=config["units"],
         huber_delta=config["fit"]["huber_delta"],

@@ -39,6 +39,7 @@ def test_split_fits_score_like_generalization_table(table, tmp_path):
             library.loc[ours.index, column].to_numpy(float), nan_ok=True), column
     fit, info = load_split(files[("llama", "depth", "larger_N0", "L1")])
     assert fit is not None and info["status"] in ("ok", "NOT CONVERGED")
+    assert fit.crosscheck["skipped"] and fit.convergence["crosscheck_max_rel_diff"] is None
 
 
 def test_split_that_does_not_apply_says_why(table, tmp_path):
