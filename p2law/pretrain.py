@@ -94,7 +94,7 @@ def pretrain(
                 elapsed = time.time() - start
                 log(
                     f"step {step}/{total_steps} epoch {step / steps_per_epoch:.2f} "
-                    f"tokens {tokens} train {float(loss):.4f} valid {valid:.4f} "
+                    f"tokens {tokens} train {loss.item():.4f} valid {valid:.4f} "
                     f"lr {lr:.2e} {tokens / elapsed:.0f} tok/s "
                     f"eta {elapsed / step * (total_steps - step):.0f}s"
                 )
