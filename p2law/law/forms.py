@@ -60,10 +60,12 @@ class Form:
         return tuple(p[4:] if p.startswith("log_") else p for p in self.params)
 
     def to_public(self, theta) -> dict[str, float]:
-        return {
-            pub: float(np.exp(t) if p.startswith("log_") else t)
-            for p, pub, t in zip(self.params, self.public_names, np.asarray(theta, float))
-        }
+        # the unbounded cross-check can end at log_X > 709: X is then inf, and says so in the JSON
+        with np.errstate(over="ignore"):
+            return {
+                pub: float(np.exp(t) if p.startswith("log_") else t)
+                for p, pub, t in zip(self.params, self.public_names, np.asarray(theta, float))
+            }
 
     def from_public(self, values: dict) -> np.ndarray:
         missing = [p for p in self.public_names if p not in values]
