@@ -65,26 +65,8 @@ def tokenizer_source(spec: dict) -> str:
     return spec.get("tokenizer", spec["checkpoint"])
 
 
-def hf_config(config: dict, name: str):
-    """The HF config of a built model, without building weights (`plan_config` is its torch-free
-    subset for the config check)."""
-    from p2law.models import build_config
-
-    spec = config["models"][name]
-    return build_config(
-        spec["family"],
-        vocab_size=config["tokenizer"]["vocab_size"],
-        hidden_size=spec["hidden_size"],
-        num_layers=spec["num_layers"],
-        num_heads=spec["num_heads"],
-        num_kv_heads=spec["num_kv_heads"],
-        intermediate_size=spec["intermediate_size"],
-        max_position_embeddings=config["seq_len"],
-    )
-
-
 def plan_config(config: dict, name: str) -> SimpleNamespace:
-    """The attributes of `hf_config(config, name)` that pruning plans read, without importing
+    """The attributes of a built model's HF config that pruning plans read, without importing
     torch or transformers (seconds at every workflow start and in every cluster job).
 
     The values are those `p2law.models.build_config` sets: tied embeddings and an explicit

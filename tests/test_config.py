@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from p2law.config import ConfigError, built_models, check, check_files, hf_config, plan_config
+from p2law.config import ConfigError, built_models, check, check_files, plan_config
 from p2law.prune import check_rate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -162,10 +162,22 @@ PLANNED = [(profile, name, method, spec["criterion"], rate)
            for method, spec in config["pruning"]["methods"].items() for rate in spec["rates"]]
 
 
+def _hf_config(config, name):
+    """The real HF config p2law.base_model builds for a model of the config (no weights)."""
+    from p2law.models import build_config
+
+    spec = config["models"][name]
+    return build_config(spec["family"], vocab_size=config["tokenizer"]["vocab_size"],
+                        hidden_size=spec["hidden_size"], num_layers=spec["num_layers"],
+                        num_heads=spec["num_heads"], num_kv_heads=spec["num_kv_heads"],
+                        intermediate_size=spec["intermediate_size"],
+                        max_position_embeddings=config["seq_len"])
+
+
 @pytest.mark.parametrize("profile,name,method,criterion,rate", PLANNED)
 def test_torch_free_plan_config_plans_as_the_hf_config(profile, name, method, criterion, rate):
     config = {"default": DEFAULT, "smoke": SMOKE}[profile]
-    light, real = plan_config(config, name), hf_config(config, name)
+    light, real = plan_config(config, name), _hf_config(config, name)
     assert {key: getattr(real, key) for key in vars(light)} == vars(light)
     assert check_rate(light, method, rate, criterion) == check_rate(real, method, rate, criterion)
 
