@@ -39,7 +39,7 @@ test-slow: install
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/pytest -q -m slow
 
 test-slurm: install
-	PATH=$(CURDIR)/$(BIN):$$PATH P2LAW_SLURM_TEST=1 $(BIN)/pytest -q tests/test_slurm.py
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/pytest -q tests/test_slurm.py
 
 clean:
 	rm -rf results logs .snakemake

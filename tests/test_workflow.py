@@ -1,26 +1,13 @@
 """The DAG plans on the default config and runs end to end on the smoke config."""
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pandas as pd
-import pytest
 import yaml
+from _workflow import ROOT, SMOKE, smoke_args, snakemake
 
 from p2law.config import rate_label
 from p2law.provenance import PACKAGES, config_hash, run_spec
-
-ROOT = Path(__file__).resolve().parent.parent
-SMOKE = ROOT / "tests" / "configs" / "smoke.yaml"
-
-
-def snakemake(*args, cwd=ROOT, timeout=1500):
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
-    return subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=timeout)
 
 
 def test_default_config_plans_every_job(tmp_path):
@@ -38,15 +25,6 @@ def test_default_config_plans_every_job(tmp_path):
     assert counts["posttrain"] == runs
     assert counts["prune"] == runs
     assert counts["base_model"] == len(config["models"])
-
-
-@pytest.fixture(scope="module")
-def smoke_run(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("smoke")
-    args = ("--cores", "2", "--configfile", str(SMOKE), "--directory", str(workdir))
-    result = snakemake(*args)
-    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
-    return workdir, args
 
 
 def test_smoke_run_produces_tables_fit_and_figure(smoke_run):
@@ -102,7 +80,7 @@ def test_a_second_run_from_scratch_gives_identical_results(smoke_run, tmp_path_f
     """Byte-identical tables and fits: nothing random, nothing timed, in what is reported."""
     first, _ = smoke_run
     second = tmp_path_factory.mktemp("smoke-again")
-    result = snakemake("--cores", "2", "--configfile", str(SMOKE), "--directory", str(second))
+    result = snakemake(*smoke_args(second))
     assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
     tables = ["eval_loss.csv", "curve_checks.csv", "pruning.csv"]
     for name in tables:
