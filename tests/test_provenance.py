@@ -59,7 +59,7 @@ DEFINING = [  # edits that change what the run computes: the hash changes
     ("models/llama-s/lr", 5e-4),
     ("pretrain/lr", 1e-3),
     ("tokenizer/vocab_size", 512),
-    ("corpus/pretrain_fraction", 0.2),
+    ("corpus/pretrain_fraction", 0.3),
     ("pruning/methods/depth/criterion", "contiguous"),
     ("pruning/calibration_sequences", 8),
     ("posttrain/lr", 2e-3),
