@@ -29,7 +29,7 @@ def test_grid_has_three_sizes_three_rates_eight_token_counts(table):
     for (family, method), rows in table.groupby(["family", "method"]):
         assert rows["model"].nunique() >= 3, (family, method)
         # Depth carries the rate sweep (issue: >= 3 rates). Width runs one rate to keep the
-        # demo to an hour, and 2:4 removes one fixed fraction per model by construction.
+        # demo near two hours, and 2:4 removes one fixed fraction per model by construction.
         min_rates = 3 if method == "depth" else 1
         assert rows.groupby("model")["rate"].nunique().min() >= min_rates, (family, method)
         logged = rows[rows["tokens"] > 0].groupby(["model", "rate"])["tokens"]
