@@ -10,8 +10,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SMOKE = ROOT / "tests" / "configs" / "smoke.yaml"
 
 
-def snakemake(*args, cwd=ROOT, timeout=1500):
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+def snakemake(*args, cwd=ROOT, timeout=1500, **env):
+    """`python -m snakemake ARGS` in cwd; keyword arguments are extra environment variables."""
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}", **env)
     return subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=timeout)
 

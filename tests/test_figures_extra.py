@@ -6,10 +6,7 @@ The plan checks run `snakemake -n` only (no job runs, no training).
 """
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +23,7 @@ from p2law.report_tables import write_table
 from p2law.tables import MODELS_COLUMNS, MODELS_REPORT_COLUMNS, model_row, models_table, read_models
 
 from _synthetic import FIT_KW, synthetic_table
+from _workflow import snakemake as run_snakemake
 
 ROOT = Path(__file__).resolve().parent.parent
 EMBEDDED = ROOT / "resources" / "embedded_tables"
@@ -239,15 +237,7 @@ def test_committed_models_csv_agrees_with_the_committed_eval_loss():
 
 
 def snakemake(*args):
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
-    return subprocess.run(
-        [sys.executable, "-m", "snakemake", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    return run_snakemake(*args, timeout=600)
 
 
 def planned_jobs(stdout: str) -> dict:

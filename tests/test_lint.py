@@ -1,12 +1,12 @@
 """Workflow hygiene gates: `snakemake --lint` (every rule has log: and conda:, no mixed
 rules and functions, ...) on every shipped config, and `snakefmt --check` (pinned version)."""
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from _workflow import snakemake
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -15,11 +15,8 @@ BIN = Path(sys.executable).parent
 @pytest.mark.parametrize("configfile", ["config.yaml", "config/paper.yaml",
                                         "tests/configs/smoke.yaml"])
 def test_snakemake_lint_passes(configfile, tmp_path):
-    env = dict(os.environ, PATH=f"{BIN}:{os.environ['PATH']}")
-    result = subprocess.run(
-        [sys.executable, "-m", "snakemake", "--lint", "--configfile", str(ROOT / configfile),
-         "--directory", str(tmp_path)], cwd=ROOT, env=env, capture_output=True, text=True,
-        timeout=600)
+    result = snakemake("--lint", "--configfile", str(ROOT / configfile), "--directory",
+                       str(tmp_path), timeout=600)
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
 
 

@@ -2,9 +2,6 @@
 loading code works on local stand-ins (a save_pretrained checkpoint, a .jsonl.zst directory)."""
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -15,6 +12,7 @@ import yaml
 from p2law import hub_data
 from p2law.config import ConfigError, check
 from p2law.data import load_tokens
+from _workflow import snakemake as run_snakemake
 
 ROOT = Path(__file__).resolve().parent.parent
 PAPER = ROOT / "config" / "paper.yaml"
@@ -24,9 +22,7 @@ NO_NET = {"HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9
 
 
 def snakemake(*args, timeout=600, **env):
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}", **env)
-    return subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    return run_snakemake(*args, timeout=timeout, **env)
 
 
 def job_counts(stdout):

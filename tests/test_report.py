@@ -1,14 +1,12 @@
 """The figures-only path: from the committed tables, no training job is planned, every fit,
 table and figure is built, and the offline report shows every figure and table."""
 
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import yaml
+from _workflow import snakemake as run_snakemake
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLES = ROOT / "resources" / "embedded_tables"
@@ -20,9 +18,7 @@ TABLES_OUT = ("models", "selection", "generalization", "params", "diagnostics", 
 
 
 def snakemake(*args, cwd=ROOT, timeout=900):
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
-    return subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    return run_snakemake(*args, cwd=cwd, timeout=timeout)
 
 
 def planned_jobs(stdout: str) -> dict:

@@ -64,7 +64,8 @@ def test_tables_match_a_local_run(slurm_run):
 
 
 def test_every_cluster_job_was_submitted_with_sbatch(slurm_run):
-    log = (slurm_run[0] / "slurm.log").read_text()
+    work, _ = slurm_run
+    log = (work / "slurm.log").read_text()
     jobs = _jobs(log)
     submitted = {int(job): int(slurm) for job, slurm in
                  re.findall(r"Job (\d+) has been submitted with SLURM jobid (\d+)", log)}

@@ -94,7 +94,7 @@ start=$(date +%s)
 # Reference: the same config run locally (brought up to date if WORKDIR/local exists) unless
 # given, then the SLURM run from scratch. One after the other: the same run ids would
 # otherwise share DeepSpeed rendezvous ports. The test polls squeue every 2 s (the profile's
-# 10 s suit a real cluster's controller, not a 25-job smoke DAG).
+# 10 s suit a real cluster's controller, not a smoke DAG of short jobs).
 cd "$ROOT"
 rm -rf "$WORK/slurm"
 if [ -z "$REFERENCE" ]; then
