@@ -52,6 +52,18 @@ def test_bootstrap_intervals_and_bands(l1_fit):
     assert ((bd.ci_lo <= bd.pred + 1e-9) & (bd.pred <= bd.ci_hi + 1e-9)).mean() > 0.9
 
 
+def test_bootstrap_restarts_once_from_each_distinct_best_start():
+    from p2law.law.bootstrap import distinct_starts
+
+    a, b = np.array([0.5, -1.0, 2.0]), np.array([0.5, -0.9, 2.0])
+    twins = [a, a + 3e-8, b, a - 2e-7, b + 1e-8]  # one optimum polished thrice, another twice
+    kept = distinct_starts(twins, 3)
+    assert kept.shape == (2, 3)
+    np.testing.assert_array_equal(kept[0], a)  # the best of each group, in the fit's order
+    np.testing.assert_array_equal(kept[1], b)
+    assert distinct_starts([], 3).shape == (0, 3)
+
+
 def test_budget_closed_form_matches_numeric(l1_fit):
     p = l1_fit.params
     for eps, target in [(1e-3, 3.6), (1e-2, 3.62), (1e-4, 3.45)]:
