@@ -21,6 +21,7 @@ rule bootstrap:
     conda:
         "../envs/analysis.yaml"
     threads: 1
+    priority: 1  # gates figures: fitting first keeps both cores busy to the end
     resources:
         mem_mb=2000,
         runtime=30,
@@ -50,6 +51,7 @@ rule split_fit:
     conda:
         "../envs/analysis.yaml"
     threads: 1
+    priority: 1  # gates figures: fitting first keeps both cores busy to the end
     resources:
         mem_mb=2000,
         runtime=30,
@@ -128,6 +130,7 @@ rule table_generalization:
     conda:
         "../envs/analysis.yaml"
     threads: 1
+    priority: 1  # gates figures: fitting first keeps both cores busy to the end
     resources:
         mem_mb=1000,
         runtime=10,
@@ -213,6 +216,7 @@ rule table_budget:
     conda:
         "../envs/analysis.yaml"
     threads: 1
+    priority: 1  # gates figures: fitting first keeps both cores busy to the end
     resources:
         mem_mb=1000,
         runtime=5,

@@ -15,6 +15,7 @@ rule fit:
     conda:
         "../envs/analysis.yaml"
     threads: 1
+    priority: 1  # gates figures: fitting first keeps both cores busy to the end
     resources:
         mem_mb=2000,
         runtime=30,

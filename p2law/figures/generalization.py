@@ -65,6 +65,7 @@ def plot_generalization(table: pd.DataFrame, splits: list, scores: pd.DataFrame 
         if fit is None:
             ax.text(0.5, 0.5, f"{info['status']}:\n{_wrap(info.get('note', ''))}",
                     transform=ax.transAxes, ha="center", va="center", fontsize=6)
+            ax.tick_params(axis="x", labelbottom=False)  # an empty panel has no D range to label
             continue
         score = None
         if scores is not None:

@@ -67,7 +67,8 @@ def plot_trend1(table: pd.DataFrame, speed: pd.DataFrame | None = None, *, d_uni
         style.log_ticks(ax_g, "x")
         ax_g.set_xlabel(style.d_label(d_unit))
         if hidden:
-            ax_g.text(0.03, 0.04, f"{hidden} interval(s) with no loss drop not shown",
+            # two short lines: one line ran past the frame of a one-third-width panel
+            ax_g.text(0.03, 0.04, f"{hidden} interval(s) with no\nloss drop not shown",
                       transform=ax_g.transAxes, fontsize=6)
     top[0].set_ylabel(style.LOSS_LABEL)
     bottom[0].set_ylabel(f"−ΔL/ΔD (loss/{style.d_unit_name(d_unit)})")
