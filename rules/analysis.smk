@@ -18,10 +18,10 @@ rule bootstrap:
         "logs/bootstrap/{family}/{method}.log",
     benchmark:
         "results/benchmarks/bootstrap/{family}/{method}.tsv"
+    priority: 1  # gates figures: fitting first keeps both cores busy to the end
     conda:
         "../envs/analysis.yaml"
     threads: 1
-    priority: 1  # gates figures: fitting first keeps both cores busy to the end
     resources:
         mem_mb=2000,
         runtime=30,
@@ -48,10 +48,10 @@ rule split_fit:
         "logs/split_fit/{family}/{method}.log",
     benchmark:
         "results/benchmarks/split_fit/{family}/{method}.tsv"
+    priority: 1  # gates figures: fitting first keeps both cores busy to the end
     conda:
         "../envs/analysis.yaml"
     threads: 1
-    priority: 1  # gates figures: fitting first keeps both cores busy to the end
     resources:
         mem_mb=2000,
         runtime=30,
@@ -127,10 +127,10 @@ rule table_generalization:
         "logs/table_generalization.log",
     benchmark:
         "results/benchmarks/table_generalization.tsv"
+    priority: 1  # gates figures: fitting first keeps both cores busy to the end
     conda:
         "../envs/analysis.yaml"
     threads: 1
-    priority: 1  # gates figures: fitting first keeps both cores busy to the end
     resources:
         mem_mb=1000,
         runtime=10,
@@ -213,10 +213,10 @@ rule table_budget:
         "logs/table_budget.log",
     benchmark:
         "results/benchmarks/table_budget.tsv"
+    priority: 1  # gates figures: fitting first keeps both cores busy to the end
     conda:
         "../envs/analysis.yaml"
     threads: 1
-    priority: 1  # gates figures: fitting first keeps both cores busy to the end
     resources:
         mem_mb=1000,
         runtime=5,

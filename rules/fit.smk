@@ -12,10 +12,10 @@ rule fit:
         "logs/fit/{family}/{method}.log",
     benchmark:
         "results/benchmarks/fit/{family}/{method}.tsv"
+    priority: 1  # gates figures: fitting first keeps both cores busy to the end
     conda:
         "../envs/analysis.yaml"
     threads: 1
-    priority: 1  # gates figures: fitting first keeps both cores busy to the end
     resources:
         mem_mb=2000,
         runtime=30,
