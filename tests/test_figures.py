@@ -41,6 +41,22 @@ def saved(figure, tmp_path, name):
     png, pdf = tmp_path / f"{name}.png", tmp_path / f"{name}.pdf"
     assert png.read_bytes()[:4] == b"\x89PNG" and png.stat().st_size > 10_000
     assert pdf.read_bytes()[:4] == b"%PDF"
+    _png_is_the_pdf_rendered(png, pdf)
+
+
+def _png_is_the_pdf_rendered(png, pdf):
+    """The PNG is the PDF's page at the style's dpi, drawn (dark text on white), not blank."""
+    import numpy as np
+    import pypdfium2 as pdfium
+    from PIL import Image
+
+    document = pdfium.PdfDocument(str(pdf))
+    width_pt, height_pt = document[0].get_size()
+    document.close()
+    image = np.asarray(Image.open(png).convert("L"))
+    scale = 200 / 72  # style.apply: figure.dpi 200
+    assert abs(image.shape[1] - width_pt * scale) <= 1 and abs(image.shape[0] - height_pt * scale) <= 1
+    assert image[0, 0] == 255 and (image < 80).mean() > 0.005  # white page, some dark ink
 
 
 def test_every_figure_draws_and_saves(table, fit, tmp_path):

@@ -85,16 +85,33 @@ def fit_linestyle(fit) -> str:
 
 
 def save(figure, png_path: str | Path) -> None:
-    """Write the PNG and a PDF beside it."""
+    """Write the PDF, and the PNG beside it rasterized from that PDF.
+
+    Why not a second matplotlib draw: drawing is most of a figure rule's time (~0.6 s per PNG
+    with Agg), while PDFium renders the finished PDF page in ~0.05 s. The report's PNG is then
+    pixel for pixel the paper's PDF, at the style's dpi.
+    """
     png_path = Path(png_path)
     png_path.parent.mkdir(parents=True, exist_ok=True)
+    pdf_path = png_path.with_suffix(".pdf")
     _drop_blank_minor_ticks(figure)
-    figure.savefig(png_path)
-    # Drawing the PNG solved the constrained layout: the PDF keeps it rather than solving it
-    # again (a full extra draw), so both files also have the same layout.
-    figure.set_layout_engine("none")
-    figure.savefig(png_path.with_suffix(".pdf"))
+    dpi = plt.rcParams["savefig.dpi"]
+    dpi = figure.dpi if dpi == "figure" else float(dpi)
+    figure.savefig(pdf_path)
     plt.close(figure)
+    rasterize(pdf_path, png_path, dpi)
+
+
+def rasterize(pdf_path: str | Path, png_path: str | Path, dpi: float) -> None:
+    """Render the first page of a PDF to a PNG on white (PDFium, via pypdfium2)."""
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument(str(pdf_path))
+    try:
+        image = document[0].render(scale=dpi / 72, fill_color=(255, 255, 255, 255)).to_pil()
+        image.save(png_path, format="PNG")
+    finally:
+        document.close()
 
 
 def _drop_blank_minor_ticks(figure) -> None:
