@@ -105,3 +105,19 @@ def test_report_shows_every_figure_and_table(figures_only):
                      "5 Data budget", "6 Tables"):
         assert category in html
     assert str(TABLES) in html  # the front page says which tables everything was built from
+
+
+def test_all_laws_overlay_plans_every_candidate_law(tmp_path):
+    """config/all_laws.yaml on the figures-only path fits, bootstraps and split-fits all seven
+    forms of paper-spec §6 (a plan: the run itself is what docs/performance.md times)."""
+    laws = yaml.safe_load((ROOT / "config" / "all_laws.yaml").read_text())["fit"]["laws"]
+    assert laws == ["L1", "H2", "H3", "H4", "H5", "Chinchilla", "compression"]
+    plan = snakemake("-n", "figures", "--configfile", str(ROOT / "config.yaml"),
+                     str(ROOT / "config" / "all_laws.yaml"), "--config", f"tables_dir={TABLES}",
+                     "--directory", str(tmp_path))
+    assert plan.returncode == 0, (plan.stdout + plan.stderr)[-4000:]
+    for family, method in family_methods():
+        for law in laws:
+            for stage in ("fits", "bootstrap"):
+                assert f"results/{stage}/{family}/{method}/{law}.json" in plan.stdout, (stage, law)
+            assert f"results/splits/{family}/{method}/larger_D/{law}.json" in plan.stdout, law
