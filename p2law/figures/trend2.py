@@ -63,7 +63,7 @@ def plot_trend2(table: pd.DataFrame, trend: pd.DataFrame | None = None, *, d_uni
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_title(f"D = {style.fmt_count(tokens)} tokens")
-        style.plain_log_ticks(ax, "x")
+        style.plain_log_ticks(ax, "x", mantissas=(1, 2, 3, 4, 5))  # rates 0.2-0.4: 0.3 alone said little
         style.plain_log_ticks(ax, "y", mantissas=(1, 2, 5))  # y spans more decades than ρ
         if excluded:  # listed in the legend (never over the data) and in table trend2_rho
             ax.plot([], [], " ", label=f"not shown (L ≤ L0): {excluded} point(s)")
