@@ -250,4 +250,7 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
+    from p2law.malloc import reexec_with_malloc_env
+
+    reexec_with_malloc_env()  # measure with the malloc settings workflow jobs get
     sys.exit(main())

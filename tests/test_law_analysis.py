@@ -64,6 +64,20 @@ def test_bootstrap_restarts_once_from_each_distinct_best_start():
     assert distinct_starts([], 3).shape == (0, 3)
 
 
+def test_a_converged_restart_beats_a_lower_objective_still_moving():
+    from p2law.law.bootstrap import best_restart
+    from p2law.law.optimize import StartResult
+
+    def run(fun):
+        return StartResult(np.array([fun]), fun, False, "", 1)
+
+    first, moving, done, better_done = run(1.0), run(0.5), run(2.0), run(1.5)
+    assert best_restart(first, [moving, done, better_done], [False, True, True]) is better_done
+    # none converged: the lowest objective of all, the first attempt included
+    assert best_restart(first, [run(3.0), run(4.0)], [False, False]) is first
+    assert best_restart(first, [moving], [False]) is moving
+
+
 def test_budget_closed_form_matches_numeric(l1_fit):
     p = l1_fit.params
     for eps, target in [(1e-3, 3.6), (1e-2, 3.62), (1e-4, 3.45)]:

@@ -11,7 +11,7 @@ from scipy.optimize import approx_fprime
 from p2law.law import LAWS, fit_law, load_fit
 from p2law.law.inputs import prepare
 from p2law.law.metrics import all_metrics, asd, r2
-from p2law.law.optimize import Objective, _lbfgsb, lbfgsb_many
+from p2law.law.optimize import Objective, _lbfgsb, lbfgsb_many, projected_grad_norm
 from p2law.law.synthetic import L1_TRUTH, make_table
 
 # A small start grid keeps the default test run light; the full default grid is a slow test.
@@ -64,9 +64,11 @@ def test_batched_objective_rows_equal_the_one_start_objective(law):
         assert F[i] == f and np.array_equal(G[i], g), (law, i)
 
 
+@pytest.mark.parametrize("gtol", [None, 1e-4])
 @pytest.mark.parametrize("law", ["L1", "H4", "compression"])
-def test_lockstep_lbfgsb_matches_scipy_start_by_start(law):
-    """All starts polished at once (lbfgsb_many) end where scipy's L-BFGS-B ends each alone."""
+def test_lockstep_lbfgsb_matches_scipy_start_by_start(law, gtol):
+    """All starts polished at once (lbfgsb_many) end where scipy's L-BFGS-B ends each alone;
+    with a gtol (the bootstrap's), each stops once its projected gradient is that small."""
     form = LAWS[law]
     d = prepare(make_table(noise=0.003, seed=2), form)
     rng = np.random.default_rng(1)
@@ -77,12 +79,16 @@ def test_lockstep_lbfgsb_matches_scipy_start_by_start(law):
                      (Objective(form, d.X, d.loss, 1e-3, weights=W),
                       lambda i: Objective(form, d.X, d.loss, 1e-3, weights=W[rows[i]]))):
         many = lbfgsb_many(obj, starts, form.bounds, 2000, tight=True,
-                           rows=rows if np.ndim(obj.w) == 2 else None)
+                           rows=rows if np.ndim(obj.w) == 2 else None, gtol=gtol)
         for i, (theta, got) in enumerate(zip(starts, many)):
-            ref = _lbfgsb(one(i), theta, form.bounds, 2000, tight=True)
+            ref = _lbfgsb(one(i), theta, form.bounds, 2000, tight=True, gtol=gtol)
             np.testing.assert_allclose(got.theta, ref.theta, rtol=1e-9, atol=1e-12)
             assert got.fun == pytest.approx(ref.fun, rel=1e-9, abs=1e-15)
             assert (got.nit, got.success, got.message) == (ref.nit, ref.success, ref.message)
+            if gtol and "PROJ" in got.message:  # stopped by the gradient test: it holds
+                assert projected_grad_norm(got.theta, one(i)(got.theta)[1], form.bounds) <= gtol
+        if gtol:  # some start of every law does stop by that test
+            assert any("PROJECTED GRADIENT" in r.message for r in many)
 
 
 def test_fit_recovers_l1_parameters():

@@ -1,12 +1,14 @@
 """The DAG plans on the default config and runs end to end on the smoke config."""
 
 import json
+import os
 
 import pandas as pd
 import yaml
 from _workflow import ROOT, SMOKE, smoke_args, snakemake
 
 from p2law.config import rate_label
+from p2law.malloc import MALLOC_ENV
 from p2law.provenance import PACKAGES, config_hash, run_spec
 
 
@@ -48,6 +50,9 @@ def test_smoke_run_produces_tables_fit_and_figure(smoke_run):
     pruning = pd.read_csv(workdir / "results/tables/pruning.csv")
     assert len(pruning) == runs
     assert (pruning["params_kept"] < pruning["n0"]).all()
+    # every job inherits the Snakefile's malloc settings (p2law/malloc.py; the caller's own win)
+    run = json.loads(next((workdir / "results/posttrain").rglob("run.json")).read_text())
+    assert run["malloc_env"] == {key: os.environ.get(key, v) for key, v in MALLOC_ENV.items()}
 
 
 def test_second_run_has_nothing_to_do(smoke_run):

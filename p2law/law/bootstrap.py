@@ -6,7 +6,10 @@ lets all replicates be refitted together from the main optimum: a few batched Hu
 a batched damped Newton (optimize.batched_newton). Only replicates whose projected gradient is still
 large go to scipy's L-BFGS-B (all of them in lockstep, their objective calls batched:
 optimize.lbfgsb_many), first from where they stand, then from the main fit's 5 best starts
-(paper-spec §5.4), each distinct one once. One that still fails is dropped and counted, never kept silently.
+(paper-spec §5.4), each distinct one once. L-BFGS-B stops where the replicate is accepted (projected
+gradient ≤ GRAD_TOL, the Newton stage's criterion) instead of polishing on to 1e-12: on the embedded
+fit suite this kept as many replicates at a fraction of the iterations. One that still fails is
+dropped and counted, never kept silently.
 """
 
 from __future__ import annotations
@@ -49,6 +52,16 @@ def distinct_starts(best_starts, k: int, atol: float = STARTS_ATOL) -> np.ndarra
     return np.array(kept).reshape(-1, k)
 
 
+def best_restart(first, runs, converged):
+    """A replicate's result after its restarts: the lowest objective among the converged runs
+    (paper-spec §5.2's rule for starts). A lower objective still moving is not an optimum, and
+    picking it dropped replicates that a restart had converged (qwen2 2:4 L1 on the embedded
+    table: 552 of 1,000 kept, against 1,000). With no converged run, the lowest objective overall
+    (the replicate is then counted failed)."""
+    done = [r for r, ok in zip(runs, converged) if ok]
+    return min(done or [first, *runs], key=lambda r: r.fun)
+
+
 def _grad_norms(obj, results, rows, bounds) -> list[float]:
     """Projected-gradient norm of each result on its own replicate's objective."""
     _, g = obj.value_grad_batch(np.array([r.theta for r in results]), rows)
@@ -67,15 +80,18 @@ def run_bootstrap(fit, design, n_boot=1000, seed=0, level=0.95) -> dict:
     fail = np.flatnonzero(~(gnorm <= GRAD_TOL))
     n_restarted, n_scipy = 0, len(fail)
     if n_scipy:  # scipy's L-BFGS-B, all such replicates in lockstep (optimize.lbfgsb_many)
-        best = lbfgsb_many(obj, theta[fail], form.bounds, SCIPY_MAXITER, tight=True, rows=fail)
+        best = lbfgsb_many(obj, theta[fail], form.bounds, SCIPY_MAXITER, tight=True, rows=fail, gtol=GRAD_TOL)
         again = [j for j, p in enumerate(_grad_norms(obj, best, fail, form.bounds)) if p > GRAD_TOL]
         n_restarted = len(again)
         starts = distinct_starts(fit.best_starts, form.k)
         if again and len(starts):  # from the main fit's best starts, all (replicate, start) at once
+            run_rows = np.repeat(fail[again], len(starts))
             runs = lbfgsb_many(obj, np.tile(starts, (len(again), 1)), form.bounds, SCIPY_MAXITER, tight=True,
-                               rows=np.repeat(fail[again], len(starts)))
+                               rows=run_rows, gtol=GRAD_TOL)
+            run_ok = np.array(_grad_norms(obj, runs, run_rows, form.bounds)) <= GRAD_TOL
             for a, j in enumerate(again):
-                best[j] = min([best[j]] + runs[a * len(starts):(a + 1) * len(starts)], key=lambda r: r.fun)
+                mine = slice(a * len(starts), (a + 1) * len(starts))
+                best[j] = best_restart(best[j], runs[mine], run_ok[mine])
         theta[fail] = [r.theta for r in best]
         gnorm[fail] = _grad_norms(obj, best, fail, form.bounds)
     ok = gnorm <= GRAD_TOL

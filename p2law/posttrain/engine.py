@@ -24,6 +24,7 @@ import torch
 
 from p2law.data import as_ids, load_tokens, sequence_view, sequences
 from p2law.evaluate import NonFiniteLossError
+from p2law.malloc import MALLOC_ENV
 from p2law.posttrain import checkpoint
 from p2law.posttrain.schedule import eval_steps, warmup_then_constant
 
@@ -305,6 +306,8 @@ class PosttrainRun:
                 "bf16": self.engine.bfloat16_enabled(),
                 "masked_parameters": len(self.masks),
                 "torch_extensions_dir": os.environ.get("TORCH_EXTENSIONS_DIR"),
+                # throughput depends on them (p2law/malloc.py); None where unset
+                "malloc_env": {key: os.environ.get(key) for key in MALLOC_ENV},
                 "settings": asdict(self.s),
             },
         }
