@@ -6,7 +6,8 @@ block over 128 KiB with mmap and unmaps it on free, and trims the heap top past 
 reuse page-faults its memory back in from the kernel. On the 2-core CPU machine that was 13 of
 136 CPU-s of the fit suite (2.8 million page faults in one bootstrap) and 15 of 96 s of the
 post-training throughput benchmark (benchmarks/, docs/performance.md). With blocks up to
-256 MiB kept in the heap, and up to 512 MiB of free heap top kept, kernel time fell to under 1 s.
+256 MiB kept in the heap, and up to 512 MiB of free heap top kept, kernel time fell to 0.6 s
+and 2.6 s.
 
 The cost is bounded: a process may hold up to 512 MiB it no longer uses. glibc reads these
 variables when a process starts, so they are set in the environment that jobs inherit (the

@@ -15,7 +15,7 @@ from p2law.law.schema import FIT_SCHEMA
 # Conda envs install this checkout in their post-deploy scripts (envs/*.post-deploy.sh).
 os.environ.setdefault("P2LAW_ROOT", workflow.basedir)
 # Every job inherits malloc settings that keep freed memory for reuse (p2law/malloc.py: the
-# page faults of freeing and re-faulting temporaries were ~10 % of fit and training time).
+# page faults of freeing and re-faulting temporaries were 10-16 % of fit and training time).
 os.environ.update(malloc_env(os.environ))
 
 try:
